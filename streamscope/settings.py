@@ -1,0 +1,57 @@
+"""Settings in one place: environment variables with the ``STREAMSCOPE_`` prefix.
+
+Nothing reads the environment at import time; call :func:`get_settings` (cached) and, in tests,
+``get_settings.cache_clear()`` after changing the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob streamscope reads from the environment (CLI flags override these)."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMSCOPE_", extra="ignore")
+
+    clickhouse_url: str = Field(
+        "chdb://./streamscope-data/warehouse",
+        description="Warehouse: chdb://DIR for embedded chDB, or http(s)://user:pass@host:8123 for a server.",
+    )
+    clickhouse_database: str = Field("streamscope", description="ClickHouse database holding the tables.")
+    kafka_brokers: str | None = Field(None, description="Kafka bootstrap servers; unset = embedded bus.")
+
+    twitch_irc_url: str = Field("wss://irc-ws.chat.twitch.tv:443", description="Twitch IRC WebSocket URL.")
+    twitch_helix_url: str = Field("https://api.twitch.tv/helix", description="Twitch Helix API base URL.")
+    twitch_auth_url: str = Field("https://id.twitch.tv/oauth2", description="Twitch OAuth base URL.")
+    twitch_eventsub_url: str = Field(
+        "wss://eventsub.wss.twitch.tv/ws", description="Twitch EventSub WebSocket URL."
+    )
+    twitch_client_id: str | None = None
+    twitch_client_secret: SecretStr | None = None
+    twitch_user_token: SecretStr | None = None
+    irc_channels_per_connection: int = Field(
+        90, ge=1, description="Channels joined over one IRC connection before another is opened."
+    )
+    irc_joins_per_window: int = Field(20, ge=1, description="JOINs allowed per join window (Twitch: 20).")
+    irc_join_window_s: float = Field(10.0, gt=0, description="Length of the JOIN rate-limit window in seconds.")
+
+    sink_batch_rows: int = Field(5000, ge=1, description="Rows buffered before a ClickHouse insert.")
+    sink_flush_interval_s: float = Field(1.0, gt=0, description="Longest time a row waits before insert.")
+
+    openai_base_url: str | None = None
+    openai_api_key: SecretStr | None = None
+    openai_model: str | None = None
+    whisper_model: str | None = None
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()
