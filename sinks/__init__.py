@@ -1,0 +1,1 @@
+"""Sinks: where pipelines write (ClickHouse; Kafka and files come with later issues)."""

@@ -1,0 +1,226 @@
+"""The batching ClickHouse writer and its thin Bytewax adapter.
+
+Contract of :class:`WarehouseWriter`:
+* ``add(batch)`` buffers the rows of one :class:`~streamscope.twitch.irc.rows.RowBatch`; it flushes
+  when the buffer holds ``batch_rows`` rows or the oldest buffered row has waited
+  ``flush_interval_s`` (checked on every ``add``; pipelines send empty batches as ticks when idle).
+* A flush inserts each table's buffer in one INSERT. Transient failures (the server unreachable) are
+  retried with capped backoff and never drop rows. A batch the server rejects as data is split in
+  halves until the offending rows are isolated; those go to ``dead_letters`` with the server's reason
+  (stage ``insert``) and everything else is stored.
+* Rows are idempotent in the warehouse (ReplacingMergeTree on Twitch's own ids), so a flush repeated
+  after a crash doubles nothing a query can see.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bytewax.outputs import DynamicSink, StatelessSinkPartition
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+from streamscope.twitch.irc.rows import (
+    DEAD_LETTER_COLUMNS,
+    EVENT_COLUMNS,
+    MESSAGE_COLUMNS,
+    RowBatch,
+)
+
+log = logging.getLogger(__name__)
+
+_CHANNEL_COLUMNS = ("channel_id", "login", "first_seen", "last_seen")
+_MSG_CHANNEL = MESSAGE_COLUMNS.index("channel_id")
+_MSG_SENT = MESSAGE_COLUMNS.index("sent_at")
+
+
+@dataclass(slots=True)
+class FlushReport:
+    """What one flush stored, for progress bars and metrics."""
+
+    messages: int = 0
+    events: int = 0
+    dead_letters: int = 0
+    control: int = 0
+    lines: int = 0
+
+
+@dataclass(slots=True)
+class _Buffer:
+    messages: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    dead_letters: list[tuple[Any, ...]] = field(default_factory=list)
+    channels: dict[int, str] = field(default_factory=dict)
+    control: int = 0
+
+    def rows(self) -> int:
+        return len(self.messages) + len(self.events) + len(self.dead_letters)
+
+
+class WarehouseWriter:
+    """Buffers parsed rows and inserts them in large batches (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        batch_rows: int = 5000,
+        flush_interval_s: float = 1.0,
+        on_flush: Callable[[FlushReport], None] | None = None,
+        max_backoff_s: float = 30.0,
+    ) -> None:
+        self._client = client
+        self._batch_rows = batch_rows
+        self._interval = flush_interval_s
+        self._on_flush = on_flush
+        self._max_backoff = max_backoff_s
+        self._buf = _Buffer()
+        self._oldest: float | None = None
+
+    def add(self, batch: RowBatch) -> None:
+        buf = self._buf
+        buf.messages.extend(batch.messages)
+        buf.events.extend(batch.events)
+        buf.dead_letters.extend(batch.dead_letters)
+        buf.channels.update(batch.channels)
+        buf.control += batch.control
+        now = time.monotonic()
+        if self._oldest is None and (buf.rows() or buf.control):
+            self._oldest = now
+        if buf.rows() >= self._batch_rows or (
+            self._oldest is not None and now - self._oldest >= self._interval
+        ):
+            self.flush()
+
+    def flush(self) -> FlushReport:
+        buf, self._buf, self._oldest = self._buf, _Buffer(), None
+        report = FlushReport(control=buf.control)
+        rejected: list[tuple[Any, ...]] = []
+        report.messages = self._insert("chat_messages", MESSAGE_COLUMNS, buf.messages, rejected)
+        report.events = self._insert("chat_events", EVENT_COLUMNS, buf.events, rejected)
+        self._insert_channels(buf)
+        dead = buf.dead_letters + rejected
+        if dead:
+            self._retrying(lambda: self._client.insert("dead_letters", dead, column_names=DEAD_LETTER_COLUMNS))
+        report.dead_letters = len(dead)
+        report.lines = report.messages + report.events + report.dead_letters + report.control
+        if self._on_flush is not None and report.lines:
+            self._on_flush(report)
+        return report
+
+    def _insert_channels(self, buf: _Buffer) -> None:
+        if not buf.messages and not buf.channels:
+            return
+        seen: dict[int, list[int]] = {}
+        for row in buf.messages:
+            cid, ts = row[_MSG_CHANNEL], row[_MSG_SENT]
+            span = seen.get(cid)
+            if span is None:
+                seen[cid] = [ts, ts]
+            elif ts < span[0]:
+                span[0] = ts
+            elif ts > span[1]:
+                span[1] = ts
+        now_ms = int(time.time() * 1000)
+        rows = [
+            (cid, login, *seen.get(cid, (now_ms, now_ms)))
+            for cid, login in buf.channels.items()
+            if cid
+        ]
+        if rows:
+            self._retrying(lambda: self._client.insert("channels", rows, column_names=_CHANNEL_COLUMNS))
+
+    def _insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+        rejected: list[tuple[Any, ...]],
+    ) -> int:
+        """Insert ``rows``; rows the server refuses as data are appended to ``rejected``."""
+        if not rows:
+            return 0
+        try:
+            self._retrying(lambda: self._client.insert(table, rows, column_names=columns))
+            return len(rows)
+        except DatabaseError as exc:
+            if len(rows) == 1:
+                rejected.append(_dead_letter_for(table, columns, rows[0], exc))
+                return 0
+            mid = len(rows) // 2
+            return self._insert(table, columns, rows[:mid], rejected) + self._insert(
+                table, columns, rows[mid:], rejected
+            )
+
+    def _retrying(self, insert: Callable[[], object]) -> None:
+        """Run ``insert``, retrying connection failures with capped exponential backoff, forever."""
+        delay = 0.2
+        while True:
+            try:
+                insert()
+                return
+            except OperationalError as exc:
+                log.warning("warehouse unreachable (%s); retrying in %.1fs", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, self._max_backoff)
+
+    def close(self) -> None:
+        self.flush()
+
+
+def _dead_letter_for(
+    table: str, columns: Sequence[str], row: tuple[Any, ...], exc: Exception
+) -> tuple[Any, ...]:
+    values = dict(zip(columns, row, strict=True))
+    raw = values.get("raw") or values.get("raw_fallback") or repr(values)
+    reason = f"insert into {table} failed: {str(exc).splitlines()[0][:500]}"
+    return (
+        values.get("received_at", int(time.time() * 1000)),
+        values.get("source", ""),
+        values.get("channel", ""),
+        "insert",
+        reason,
+        raw,
+    )
+
+
+class ClickHouseSink(DynamicSink[RowBatch]):
+    """Bytewax adapter: one :class:`WarehouseWriter` per worker, built from ``client_factory``."""
+
+    def __init__(
+        self,
+        client_factory: Callable[[], Client],
+        *,
+        batch_rows: int = 5000,
+        flush_interval_s: float = 1.0,
+        on_flush: Callable[[FlushReport], None] | None = None,
+    ) -> None:
+        self._factory = client_factory
+        self._batch_rows = batch_rows
+        self._interval = flush_interval_s
+        self._on_flush = on_flush
+
+    def build(self, step_id: str, worker_index: int, worker_count: int) -> _WriterPartition:
+        writer = WarehouseWriter(
+            self._factory(),
+            batch_rows=self._batch_rows,
+            flush_interval_s=self._interval,
+            on_flush=self._on_flush,
+        )
+        return _WriterPartition(writer)
+
+
+class _WriterPartition(StatelessSinkPartition[RowBatch]):
+    def __init__(self, writer: WarehouseWriter) -> None:
+        self._writer = writer
+
+    def write_batch(self, items: list[RowBatch]) -> None:
+        for batch in items:
+            self._writer.add(batch)
+
+    def close(self) -> None:
+        self._writer.close()

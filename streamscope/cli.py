@@ -1,0 +1,300 @@
+"""The ``streamscope`` command line.
+
+Every command reads its configuration from ``STREAMSCOPE_*`` environment variables; flags override
+them. Errors are one sentence plus what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+
+from streamscope import __version__
+from streamscope.settings import Settings, get_settings
+from streamscope.warehouse import WarehouseError, connect, migrate
+
+app = typer.Typer(
+    name="streamscope",
+    help="Capture Twitch chat into ClickHouse and query it forever.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Warehouse administration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+console = Console(stderr=True)
+out = Console()
+
+T = TypeVar("T")
+
+ClickHouseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--clickhouse-url",
+        help="Warehouse URL: chdb://DIR (embedded) or http(s)://user:pass@host:8123. "
+        "Default: $STREAMSCOPE_CLICKHOUSE_URL or chdb://./streamscope-data/warehouse.",
+        show_default=False,
+    ),
+]
+Database = Annotated[
+    str | None,
+    typer.Option("--database", help="ClickHouse database. Default: $STREAMSCOPE_CLICKHOUSE_DATABASE or streamscope.",
+                 show_default=False),
+]
+Host = Annotated[str | None, typer.Option("--host", help="Address the API listens on (default 127.0.0.1).",
+                                          show_default=False)]
+Port = Annotated[int | None, typer.Option("--port", help="Port the API listens on (default 8000).",
+                                          show_default=False)]
+
+
+class CliError(Exception):
+    """A failure explained to the user in one sentence (plus what to do)."""
+
+
+def _settings(url: str | None, database: str | None, host: str | None = None, port: int | None = None) -> Settings:
+    """Settings from the environment with the command's flags applied on top."""
+    overrides = {
+        k: v
+        for k, v in {"clickhouse_url": url, "clickhouse_database": database, "api_host": host, "api_port": port}.items()
+        if v is not None
+    }
+    return get_settings().model_copy(update=overrides)
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except (CliError, WarehouseError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _migrated(settings: Settings) -> None:
+    client = connect(settings.clickhouse_url, settings.clickhouse_database)
+    migrate(client)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"streamscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _replay_files(settings: Settings, files: list[Path], speed: float | None, label: str) -> None:
+    from sources.replay import ReplayProgress, replay
+    from streamscope.runtime import EmbeddedIngest
+
+    for f in files:
+        if not f.is_file():
+            raise CliError(f"{f} is not a readable file; pass recorded raw IRC logs (one line per line).")
+    _migrated(settings)
+    ingest = EmbeddedIngest(
+        settings.clickhouse_url,
+        settings.clickhouse_database,
+        batch_rows=settings.sink_batch_rows,
+        flush_interval_s=settings.sink_flush_interval_s,
+    ).start()
+    progress = ReplayProgress(total_bytes=sum(f.stat().st_size for f in files))
+    started = time.monotonic()
+    with Progress(
+        TextColumn(f"[bold]{label}[/bold]"),
+        BarColumn(),
+        TextColumn("{task.fields[lines]} lines read, {task.fields[stored]} stored"),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and os.environ.get("CI") == "true",
+    ) as bar:
+        task = bar.add_task(label, total=progress.total_bytes, lines=0, stored=0)
+        done = threading.Event()
+        error: list[BaseException] = []
+
+        def produce() -> None:
+            try:
+                replay(files, ingest.publish, speed=speed, progress=progress)
+            except BaseException as exc:
+                error.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=produce, name="replay", daemon=True).start()
+        while not done.wait(0.2):
+            c = ingest.counters
+            bar.update(task, completed=progress.bytes, lines=progress.lines, stored=c.messages + c.events)
+        if error:
+            ingest.finish()
+            raise CliError(f"replay failed: {error[0]}")
+        counters = ingest.finish()
+        bar.update(task, completed=progress.bytes, lines=progress.lines,
+                   stored=counters.messages + counters.events)
+    elapsed = time.monotonic() - started
+    out.print(
+        f"read {progress.lines} lines, stored {counters.messages} messages and {counters.events} events, "
+        f"rejected {counters.dead_letters} (dead-lettered), skipped {counters.control} connection lines "
+        f"in {elapsed:.1f}s"
+    )
+
+
+@app.command("replay")
+def replay_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Recorded raw Twitch IRC logs, one raw line per line (.gz ok).")],
+    speed: Annotated[float | None, typer.Option("--speed", help="Pace lines by their timestamps at X times real "
+                                                "time (default: as fast as possible).", min=0.001)] = None,
+    clickhouse_url: ClickHouseUrl = None,
+    database: Database = None,
+) -> None:
+    """Feed recorded raw IRC logs through the chat dataflow into the warehouse.
+
+    Prints how many lines were read, stored and rejected. Replaying the same file again stores
+    nothing twice.
+    """
+    settings = _settings(clickhouse_url, database)
+    _guard(lambda: _replay_files(settings, files, speed, "replay"))
+
+
+def _serve(settings: Settings, before: Callable[[], None] | None = None,
+           after: Callable[[], None] | None = None) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    client = connect(settings.clickhouse_url, settings.clickhouse_database)
+    migrate(client)
+    application = create_app(settings=settings, client=client)
+    config = uvicorn.Config(application, host=settings.api_host, port=settings.api_port, log_level="info")
+    server = uvicorn.Server(config)
+    if before is not None:
+        before()
+    out.print(f"API on http://{settings.api_host}:{settings.api_port} (docs at /docs); Ctrl-C stops")
+    try:
+        server.run()
+    finally:
+        if after is not None:
+            after()
+
+
+@app.command("serve")
+def serve_cmd(host: Host = None, port: Port = None, clickhouse_url: ClickHouseUrl = None,
+              database: Database = None) -> None:
+    """Serve the HTTP API (history, channels, events, /docs, /metrics) alone."""
+    settings = _settings(clickhouse_url, database, host, port)
+    _guard(lambda: _serve(settings))
+
+
+@app.command("demo")
+def demo_cmd(
+    host: Host = None,
+    port: Port = None,
+    clickhouse_url: ClickHouseUrl = None,
+    database: Database = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the recording and exit without serving.")] = False,
+) -> None:
+    """Replay the bundled #xqcow recording (5000 real lines, MIT) into the warehouse, then serve the API."""
+    settings = _settings(clickhouse_url, database, host, port)
+    recording = resources.files("streamscope.demo").joinpath("xqcow_2019-09-15.log")
+    with resources.as_file(recording) as path:
+        _guard(lambda: _replay_files(settings, [Path(path)], None, "demo"))
+    out.print(
+        "try: curl 'http://{h}:{p}/v1/channels' and "
+        "curl 'http://{h}:{p}/v1.0/71092938/chat?start=2019-09-15T00:00:00Z&end=2019-09-16T00:00:00Z&limit=5'".format(
+            h=settings.api_host, p=settings.api_port)
+    )
+    if not no_serve:
+        _guard(lambda: _serve(settings))
+
+
+@app.command("up")
+def up_cmd(
+    channel: Annotated[list[str], typer.Option("--channel", "-c", help="Channel login to capture (repeatable).")],
+    host: Host = None,
+    port: Port = None,
+    clickhouse_url: ClickHouseUrl = None,
+    database: Database = None,
+    irc_url: Annotated[str | None, typer.Option("--irc-url", help="Twitch IRC WebSocket URL "
+                                                "(default $STREAMSCOPE_TWITCH_IRC_URL).", show_default=False)] = None,
+) -> None:
+    """Capture live chat anonymously (IRC) into the warehouse and serve the API, in one process."""
+    from sources.twitch_irc import TwitchIrcSource
+    from streamscope.runtime import EmbeddedIngest
+
+    settings = _settings(clickhouse_url, database, host, port)
+    if irc_url:
+        settings = settings.model_copy(update={"twitch_irc_url": irc_url})
+    logins = sorted({c.strip().lstrip("#").lower() for c in channel if c.strip()})
+    if not logins:
+        _guard(lambda: (_ for _ in ()).throw(CliError("give at least one --channel NAME")))
+
+    def run() -> None:
+        _migrated(settings)
+        ingest = EmbeddedIngest(settings.clickhouse_url, settings.clickhouse_database,
+                                batch_rows=settings.sink_batch_rows,
+                                flush_interval_s=settings.sink_flush_interval_s).start()
+        loop = asyncio.new_event_loop()
+        source = TwitchIrcSource(
+            logins,
+            ingest.publish,
+            url=settings.twitch_irc_url,
+            channels_per_connection=settings.irc_channels_per_connection,
+            joins_per_window=settings.irc_joins_per_window,
+            join_window_s=settings.irc_join_window_s,
+        )
+        capture = threading.Thread(target=loop.run_until_complete, args=(source.run(),),
+                                   name="irc-capture", daemon=True)
+
+        def stop() -> None:
+            asyncio.run_coroutine_threadsafe(source.stop(), loop).result(timeout=10)
+            capture.join(timeout=10)
+            counters = ingest.finish(timeout=60)
+            out.print(f"stored {counters.messages} messages and {counters.events} events, "
+                      f"rejected {counters.dead_letters}")
+
+        out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")
+        _serve(settings, before=capture.start, after=stop)
+
+    _guard(run)
+
+
+@db_app.command("migrate")
+def db_migrate_cmd(clickhouse_url: ClickHouseUrl = None, database: Database = None) -> None:
+    """Create or upgrade the warehouse schema (idempotent; applied versions are recorded)."""
+    settings = _settings(clickhouse_url, database)
+
+    def run() -> None:
+        client = connect(settings.clickhouse_url, settings.clickhouse_database)
+        applied = migrate(client)
+        out.print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+    _guard(run)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
