@@ -29,6 +29,7 @@ from streamscope.twitch.irc.rows import (
     EVENT_COLUMNS,
     MESSAGE_COLUMNS,
     RowBatch,
+    rebuild_message_line,
 )
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,8 @@ class WarehouseWriter:
         try:
             self._retrying(lambda: self._client.insert(table, rows, column_names=columns))
             return len(rows)
-        except DatabaseError as exc:
+        except (DatabaseError, ValueError, TypeError) as exc:
+            # Rejected as data (by the server, or by the client while encoding): isolate the rows.
             if len(rows) == 1:
                 rejected.append(_dead_letter_for(table, columns, rows[0], exc))
                 return 0
@@ -176,7 +178,13 @@ def _dead_letter_for(
     table: str, columns: Sequence[str], row: tuple[Any, ...], exc: Exception
 ) -> tuple[Any, ...]:
     values = dict(zip(columns, row, strict=True))
-    raw = values.get("raw") or values.get("raw_fallback") or repr(values)
+    raw = values.get("raw") or ""
+    if not raw and table == "chat_messages":
+        try:
+            raw = rebuild_message_line(values)
+        except Exception:  # the row is broken already; keep every value instead
+            raw = ""
+    raw = raw or repr(values)
     reason = f"insert into {table} failed: {str(exc).splitlines()[0][:500]}"
     return (
         values.get("received_at", int(time.time() * 1000)),
