@@ -1,0 +1,1 @@
+"""Twitch protocol support: the chat IRC dialect (:mod:`streamscope.twitch.irc`)."""
