@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from sources.twitch_irc.lines import channel_of
 from streamscope.records import RawLine
+
+__all__ = ["ReplayProgress", "channel_of", "read_lines", "replay", "sent_ts"]
 
 
 @dataclass(slots=True)
@@ -29,28 +32,6 @@ class ReplayProgress:
     lines: int = 0
     bytes: int = 0
     total_bytes: int = 0
-
-
-def channel_of(line: str) -> str:
-    """The channel login a raw line belongs to (its first ``#param``), or '' for none.
-
-    A deliberately cheap scan (this runs on every captured line): it skips the tags and the prefix,
-    then takes the first parameter when it starts with ``#``.
-    """
-    pos = 0
-    if line.startswith("@"):
-        pos = line.find(" ") + 1
-        if pos == 0:
-            return ""
-    if line.startswith(":", pos):
-        pos = line.find(" ", pos) + 1
-        if pos == 0:
-            return ""
-    space = line.find(" ", pos)
-    if space < 0 or not line.startswith("#", space + 1):
-        return ""
-    end = line.find(" ", space + 1)
-    return line[space + 2 : end if end > 0 else len(line)].lower()
 
 
 def sent_ts(line: str) -> int | None:

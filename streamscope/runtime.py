@@ -72,9 +72,11 @@ class EmbeddedIngest:
     def _on_flush(self, report: FlushReport) -> None:
         with self._lock:
             self.counters.add(report)
-        from api import metrics  # imported late: the API is optional for a bare replay
+        from api.metrics import INGESTED_LINES  # late: a bare replay never loads the API
 
-        metrics.record_ingest(report)
+        INGESTED_LINES.labels(result="stored").inc(report.messages + report.events)
+        INGESTED_LINES.labels(result="rejected").inc(report.dead_letters)
+        INGESTED_LINES.labels(result="control").inc(report.control)
 
     def _run(self) -> None:
         try:

@@ -15,9 +15,12 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from streamscope.settings import get_settings
+from tests.fixtures.twitch_irc_server import twitch_irc_server, twitch_irc_server_factory
 from streamscope.warehouse import connect, migrate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+__all__ = ["twitch_irc_server", "twitch_irc_server_factory"]
+
 IRC_RECORDED = DATA / "irc" / "recorded"
 IRC_FIXTURES = DATA / "irc" / "fixtures"
 

@@ -82,6 +82,8 @@ def test_replay_stores_every_line_once_even_when_replayed_twice(
     assert first.counters.dead_letters == 0
     assert first.counters.lines == len(lines)
 
+    warehouse.command("OPTIMIZE TABLE chat_messages FINAL")
+    warehouse.command("SYSTEM STOP MERGES chat_messages")  # keep the second copy on disk to see it hidden
     ingest(warehouse, warehouse_url, [XQCOW])
     assert scalar(warehouse, "SELECT count() FROM chat_messages") == 2 * 4933  # both copies on disk...
     assert scalar(warehouse, "SELECT count() FROM chat_messages FINAL") == 4933  # ...one visible
@@ -96,9 +98,10 @@ def test_raw_lines_rebuild_from_the_warehouse(warehouse: Client, warehouse_url: 
     result = warehouse.query(f"SELECT {names} FROM chat_messages FINAL")
     rebuilt = sorted(rebuild_message_line(dict(zip(result.column_names, row, strict=True)))
                      for row in result.result_rows)
-    expected = sorted(
+    # The 2018 user log repeats 8 lines byte for byte; identical lines are one message, stored once.
+    expected = sorted({
         line for path in (XQCOW, PAJLADA) for line in raw_lines(path) if command_of(line) == "PRIVMSG"
-    )
+    })
     assert rebuilt == expected
     events = sorted(r[0] for r in warehouse.query("SELECT raw FROM chat_events FINAL").result_rows)
     assert events == sorted(
