@@ -1,0 +1,90 @@
+"""The FastAPI application factory.
+
+``create_app(settings, client)`` builds a fresh app: the warehouse client is ``client`` when given
+(tests pass their per-test database; the embedded ``streamscope up`` process passes the client its
+dataflows already use, because chDB allows one engine per process), else one client opened from
+``settings`` (``get_settings()`` when None) — once per app, never per request.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors, metrics
+from api.deps import Warehouse
+from api.routes import ROUTERS
+from streamscope.settings import Settings, get_settings
+from streamscope.warehouse import connect
+
+DESCRIPTION = """\
+History of captured Twitch chat, served from the ClickHouse warehouse.
+
+* Times are ISO 8601 in parameters (`Z` or an offset; without one, UTC is assumed) and Unix epoch
+  milliseconds in responses.
+* Pages are keyset-paginated: pass the `cursor`/`after` of a response to get the next page; a null
+  cursor means there is no next page. Deep pages cost the same as the first.
+* Every error is a 4xx/5xx with `{"error": {"code": ..., "message": ...}}`.
+"""
+
+
+class _RequestMetrics:
+    """ASGI middleware counting requests and their latency per route template."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        observed = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal observed
+            if message["type"] == "http.response.start" and not observed:
+                observed = True
+                _observe(scope, message["status"], start)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # The 500 body is sent by Starlette's outermost error middleware, after this one.
+            if not observed:
+                _observe(scope, 500, start)
+            raise
+
+
+def _observe(scope: Scope, status: int, start: float) -> None:
+    # FastAPI puts the matched route into the scope; unmatched paths share one label so that
+    # scanners requesting random URLs cannot blow up the label cardinality.
+    route: Any = scope.get("route")
+    template = getattr(route, "path", None) or "<unmatched>"
+    method = scope.get("method", "")
+    metrics.HTTP_REQUESTS.labels(method=method, route=template, status=str(status)).inc()
+    metrics.HTTP_LATENCY.labels(method=method, route=template).observe(time.perf_counter() - start)
+
+
+def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+    """A ready app over ``client`` (or a new client for ``settings``'s warehouse)."""
+    settings = settings or get_settings()
+    if client is None:
+        client = connect(settings.clickhouse_url, settings.clickhouse_database)
+    app = FastAPI(
+        title="streamscope",
+        version="0.1.0",
+        description=DESCRIPTION,
+    )
+    app.state.settings = settings
+    app.state.warehouse = Warehouse(client)
+    errors.install(app)
+    app.add_middleware(_RequestMetrics)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
