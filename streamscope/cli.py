@@ -193,6 +193,8 @@ def _serve(settings: Settings, before: Callable[[], None] | None = None,
     out.print(f"API on http://{settings.api_host}:{settings.api_port} (docs at /docs); Ctrl-C stops")
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown; ours follows in `after`
     finally:
         if after is not None:
             after()
@@ -255,6 +257,18 @@ def up_cmd(
                                 batch_rows=settings.sink_batch_rows,
                                 flush_interval_s=settings.sink_flush_interval_s).start()
         loop = asyncio.new_event_loop()
+        capture_failed: list[BaseException] = []
+
+        def capture_main() -> None:
+            # run_forever, not run_until_complete(source.run()): stop() must still be able to run
+            # on this loop after source.run() returns.
+            asyncio.set_event_loop(loop)
+            task = loop.create_task(source.run())
+            task.add_done_callback(
+                lambda t: capture_failed.append(t.exception()) if not t.cancelled() and t.exception() else None
+            )
+            loop.run_forever()
+
         source = TwitchIrcSource(
             logins,
             ingest.publish,
@@ -263,13 +277,15 @@ def up_cmd(
             joins_per_window=settings.irc_joins_per_window,
             join_window_s=settings.irc_join_window_s,
         )
-        capture = threading.Thread(target=loop.run_until_complete, args=(source.run(),),
-                                   name="irc-capture", daemon=True)
+        capture = threading.Thread(target=capture_main, name="irc-capture", daemon=True)
 
         def stop() -> None:
-            asyncio.run_coroutine_threadsafe(source.stop(), loop).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(source.stop(), loop).result(timeout=60)
+            loop.call_soon_threadsafe(loop.stop)
             capture.join(timeout=10)
-            counters = ingest.finish(timeout=60)
+            if capture_failed:
+                console.print(f"[red]capture failed:[/red] {capture_failed[0]}")
+            counters = ingest.finish(timeout=120)
             out.print(f"stored {counters.messages} messages and {counters.events} events, "
                       f"rejected {counters.dead_letters}")
 
