@@ -9,10 +9,12 @@ dataflows already use, because chDB allows one engine per process), else one cli
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, metrics
@@ -71,6 +73,9 @@ def _observe(scope: Scope, status: int, start: float) -> None:
     metrics.HTTP_LATENCY.labels(method=method, route=template).observe(time.perf_counter() - start)
 
 
+_INDEX = Path(__file__).with_name("static") / "index.html"
+
+
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
     """A ready app over ``client`` (or a new client for ``settings``'s warehouse)."""
     settings = settings or get_settings()
@@ -87,4 +92,10 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     app.add_middleware(_RequestMetrics)
     for router in ROUTERS:
         app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        """The built-in web page: browse channels, messages (user and text search) and events."""
+        return FileResponse(_INDEX, media_type="text/html; charset=utf-8")
+
     return app

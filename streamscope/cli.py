@@ -50,24 +50,37 @@ ClickHouseUrl = Annotated[
 ]
 Database = Annotated[
     str | None,
-    typer.Option("--database", help="ClickHouse database. Default: $STREAMSCOPE_CLICKHOUSE_DATABASE or streamscope.",
-                 show_default=False),
+    typer.Option(
+        "--database",
+        help="ClickHouse database. Default: $STREAMSCOPE_CLICKHOUSE_DATABASE or streamscope.",
+        show_default=False,
+    ),
 ]
-Host = Annotated[str | None, typer.Option("--host", help="Address the API listens on (default 127.0.0.1).",
-                                          show_default=False)]
-Port = Annotated[int | None, typer.Option("--port", help="Port the API listens on (default 8000).",
-                                          show_default=False)]
+Host = Annotated[
+    str | None,
+    typer.Option("--host", help="Address the API listens on (default 127.0.0.1).", show_default=False),
+]
+Port = Annotated[
+    int | None, typer.Option("--port", help="Port the API listens on (default 8000).", show_default=False)
+]
 
 
 class CliError(Exception):
     """A failure explained to the user in one sentence (plus what to do)."""
 
 
-def _settings(url: str | None, database: str | None, host: str | None = None, port: int | None = None) -> Settings:
+def _settings(
+    url: str | None, database: str | None, host: str | None = None, port: int | None = None
+) -> Settings:
     """Settings from the environment with the command's flags applied on top."""
     overrides = {
         k: v
-        for k, v in {"clickhouse_url": url, "clickhouse_database": database, "api_host": host, "api_port": port}.items()
+        for k, v in {
+            "clickhouse_url": url,
+            "clickhouse_database": database,
+            "api_host": host,
+            "api_port": port,
+        }.items()
         if v is not None
     }
     return get_settings().model_copy(update=overrides)
@@ -94,8 +107,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
 ) -> None:
     logging.basicConfig(
@@ -150,8 +164,9 @@ def _replay_files(settings: Settings, files: list[Path], speed: float | None, la
             ingest.finish()
             raise CliError(f"replay failed: {error[0]}")
         counters = ingest.finish()
-        bar.update(task, completed=progress.bytes, lines=progress.lines,
-                   stored=counters.messages + counters.events)
+        bar.update(
+            task, completed=progress.bytes, lines=progress.lines, stored=counters.messages + counters.events
+        )
     elapsed = time.monotonic() - started
     out.print(
         f"read {progress.lines} lines, stored {counters.messages} messages and {counters.events} events, "
@@ -162,9 +177,17 @@ def _replay_files(settings: Settings, files: list[Path], speed: float | None, la
 
 @app.command("replay")
 def replay_cmd(
-    files: Annotated[list[Path], typer.Argument(help="Recorded raw Twitch IRC logs, one raw line per line (.gz ok).")],
-    speed: Annotated[float | None, typer.Option("--speed", help="Pace lines by their timestamps at X times real "
-                                                "time (default: as fast as possible).", min=0.001)] = None,
+    files: Annotated[
+        list[Path], typer.Argument(help="Recorded raw Twitch IRC logs, one raw line per line (.gz ok).")
+    ],
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            "--speed",
+            help="Pace lines by their timestamps at X times real time (default: as fast as possible).",
+            min=0.001,
+        ),
+    ] = None,
     clickhouse_url: ClickHouseUrl = None,
     database: Database = None,
 ) -> None:
@@ -177,8 +200,9 @@ def replay_cmd(
     _guard(lambda: _replay_files(settings, files, speed, "replay"))
 
 
-def _serve(settings: Settings, before: Callable[[], None] | None = None,
-           after: Callable[[], None] | None = None) -> None:
+def _serve(
+    settings: Settings, before: Callable[[], None] | None = None, after: Callable[[], None] | None = None
+) -> None:
     import uvicorn
 
     from api.app import create_app
@@ -201,8 +225,9 @@ def _serve(settings: Settings, before: Callable[[], None] | None = None,
 
 
 @app.command("serve")
-def serve_cmd(host: Host = None, port: Port = None, clickhouse_url: ClickHouseUrl = None,
-              database: Database = None) -> None:
+def serve_cmd(
+    host: Host = None, port: Port = None, clickhouse_url: ClickHouseUrl = None, database: Database = None
+) -> None:
     """Serve the HTTP API (history, channels, events, /docs, /metrics) alone."""
     settings = _settings(clickhouse_url, database, host, port)
     _guard(lambda: _serve(settings))
@@ -214,7 +239,9 @@ def demo_cmd(
     port: Port = None,
     clickhouse_url: ClickHouseUrl = None,
     database: Database = None,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the recording and exit without serving.")] = False,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Load the recording and exit without serving.")
+    ] = False,
 ) -> None:
     """Replay the bundled #xqcow recording (5000 real lines, MIT) into the warehouse, then serve the API."""
     settings = _settings(clickhouse_url, database, host, port)
@@ -222,9 +249,8 @@ def demo_cmd(
     with resources.as_file(recording) as path:
         _guard(lambda: _replay_files(settings, [Path(path)], None, "demo"))
     out.print(
-        "try: curl 'http://{h}:{p}/v1/channels' and "
-        "curl 'http://{h}:{p}/v1.0/71092938/chat?start=2019-09-15T00:00:00Z&end=2019-09-16T00:00:00Z&limit=5'".format(
-            h=settings.api_host, p=settings.api_port)
+        f"try: curl 'http://{settings.api_host}:{settings.api_port}/v1/channels' and "
+        f"curl 'http://{settings.api_host}:{settings.api_port}/v1.0/71092938/chat?start=2019-09-15T00:00:00Z&end=2019-09-16T00:00:00Z&limit=5'"
     )
     if not no_serve:
         _guard(lambda: _serve(settings))
@@ -232,13 +258,21 @@ def demo_cmd(
 
 @app.command("up")
 def up_cmd(
-    channel: Annotated[list[str], typer.Option("--channel", "-c", help="Channel login to capture (repeatable).")],
+    channel: Annotated[
+        list[str], typer.Option("--channel", "-c", help="Channel login to capture (repeatable).")
+    ],
     host: Host = None,
     port: Port = None,
     clickhouse_url: ClickHouseUrl = None,
     database: Database = None,
-    irc_url: Annotated[str | None, typer.Option("--irc-url", help="Twitch IRC WebSocket URL "
-                                                "(default $STREAMSCOPE_TWITCH_IRC_URL).", show_default=False)] = None,
+    irc_url: Annotated[
+        str | None,
+        typer.Option(
+            "--irc-url",
+            help="Twitch IRC WebSocket URL (default $STREAMSCOPE_TWITCH_IRC_URL).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Capture live chat anonymously (IRC) into the warehouse and serve the API, in one process."""
     from sources.twitch_irc import TwitchIrcSource
@@ -253,9 +287,12 @@ def up_cmd(
 
     def run() -> None:
         _migrated(settings)
-        ingest = EmbeddedIngest(settings.clickhouse_url, settings.clickhouse_database,
-                                batch_rows=settings.sink_batch_rows,
-                                flush_interval_s=settings.sink_flush_interval_s).start()
+        ingest = EmbeddedIngest(
+            settings.clickhouse_url,
+            settings.clickhouse_database,
+            batch_rows=settings.sink_batch_rows,
+            flush_interval_s=settings.sink_flush_interval_s,
+        ).start()
         loop = asyncio.new_event_loop()
         capture_failed: list[BaseException] = []
 
@@ -264,9 +301,13 @@ def up_cmd(
             # on this loop after source.run() returns.
             asyncio.set_event_loop(loop)
             task = loop.create_task(source.run())
-            task.add_done_callback(
-                lambda t: capture_failed.append(t.exception()) if not t.cancelled() and t.exception() else None
-            )
+
+            def record_failure(t: asyncio.Task[None]) -> None:
+                error = None if t.cancelled() else t.exception()
+                if error is not None:
+                    capture_failed.append(error)
+
+            task.add_done_callback(record_failure)
             loop.run_forever()
 
         source = TwitchIrcSource(
@@ -286,8 +327,10 @@ def up_cmd(
             if capture_failed:
                 console.print(f"[red]capture failed:[/red] {capture_failed[0]}")
             counters = ingest.finish(timeout=120)
-            out.print(f"stored {counters.messages} messages and {counters.events} events, "
-                      f"rejected {counters.dead_letters}")
+            out.print(
+                f"stored {counters.messages} messages and {counters.events} events, "
+                f"rejected {counters.dead_letters}"
+            )
 
         out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")
         _serve(settings, before=capture.start, after=stop)
