@@ -62,7 +62,9 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=500_000)
     args = ap.parse_args()
     lines = make_lines(args.messages)
-    print(f"input: {len(lines):,} PRIVMSG lines ({sum(len(r.line) for r in lines) / len(lines):.0f} bytes avg)")
+    print(
+        f"input: {len(lines):,} PRIVMSG lines ({sum(len(r.line) for r in lines) / len(lines):.0f} bytes avg)"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"chdb://{tmp}"
@@ -101,8 +103,10 @@ def main() -> None:
     print(f"insert only (parsed rows→chDB) : {n / insert_s:>12,.0f} rows/s   (reference)")
     print(f"end to end (bus→Bytewax→chDB)  : {n / e2e_s:>12,.0f} messages/s (goal ≥ 50,000)")
     print(f"end-to-end / insert-only ratio : {insert_s / e2e_s:>12.2f}")
-    print(f"bytes per stored message       : {disk[0] / disk[2]:>12.1f} on disk, "
-          f"{disk[1] / disk[2]:.1f} compressed column data (goal ≤ 35)")
+    print(
+        f"bytes per stored message       : {disk[0] / disk[2]:>12.1f} on disk, "
+        f"{disk[1] / disk[2]:.1f} compressed column data (goal ≤ 35)"
+    )
 
 
 if __name__ == "__main__":

@@ -45,9 +45,7 @@ class ParseEnrich:
             return classify(lines, self.channel_ids)
 
 
-def build_flow(
-    source: Source[list[RawLine]], sink: Sink[RowBatch], *, flow_id: str = "chat"
-) -> Dataflow:
+def build_flow(source: Source[list[RawLine]], sink: Sink[RowBatch], *, flow_id: str = "chat") -> Dataflow:
     """The chat dataflow from any source of raw-line batches to any sink of row batches."""
     flow = Dataflow(flow_id)
     raw = op.input("raw_lines", flow, source)

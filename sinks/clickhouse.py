@@ -106,7 +106,9 @@ class WarehouseWriter:
         self._insert_channels(buf)
         dead = buf.dead_letters + rejected
         if dead:
-            self._retrying(lambda: self._client.insert("dead_letters", dead, column_names=DEAD_LETTER_COLUMNS))
+            self._retrying(
+                lambda: self._client.insert("dead_letters", dead, column_names=DEAD_LETTER_COLUMNS)
+            )
         report.dead_letters = len(dead)
         report.lines = report.messages + report.events + report.dead_letters + report.control
         if self._on_flush is not None and report.lines:
@@ -127,11 +129,7 @@ class WarehouseWriter:
             elif ts > span[1]:
                 span[1] = ts
         now_ms = int(time.time() * 1000)
-        rows = [
-            (cid, login, *seen.get(cid, (now_ms, now_ms)))
-            for cid, login in buf.channels.items()
-            if cid
-        ]
+        rows = [(cid, login, *seen.get(cid, (now_ms, now_ms))) for cid, login in buf.channels.items() if cid]
         if rows:
             self._retrying(lambda: self._client.insert("channels", rows, column_names=_CHANNEL_COLUMNS))
 

@@ -37,7 +37,9 @@ class Settings(BaseSettings):
         90, ge=1, description="Channels joined over one IRC connection before another is opened."
     )
     irc_joins_per_window: int = Field(20, ge=1, description="JOINs allowed per join window (Twitch: 20).")
-    irc_join_window_s: float = Field(10.0, gt=0, description="Length of the JOIN rate-limit window in seconds.")
+    irc_join_window_s: float = Field(
+        10.0, gt=0, description="Length of the JOIN rate-limit window in seconds."
+    )
 
     sink_batch_rows: int = Field(5000, ge=1, description="Rows buffered before a ClickHouse insert.")
     sink_flush_interval_s: float = Field(1.0, gt=0, description="Longest time a row waits before insert.")

@@ -15,8 +15,8 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from streamscope.settings import get_settings
-from tests.fixtures.twitch_irc_server import twitch_irc_server, twitch_irc_server_factory
 from streamscope.warehouse import connect, migrate
+from tests.fixtures.twitch_irc_server import twitch_irc_server, twitch_irc_server_factory
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 __all__ = ["twitch_irc_server", "twitch_irc_server_factory"]

@@ -91,8 +91,19 @@ async def up(twitch_irc_server: TwitchIrcServer, tmp_path: Path) -> AsyncIterato
     }
     log = (tmp_path / "up.log").open("wb")  # a file, not a pipe: a full pipe would stall the process
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "streamscope.cli", "up", "--channel", "xqcow", "--channel", "pajlada",
-        "--port", str(port), env=env, stdout=log, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "streamscope.cli",
+        "up",
+        "--channel",
+        "xqcow",
+        "--channel",
+        "pajlada",
+        "--port",
+        str(port),
+        env=env,
+        stdout=log,
+        stderr=asyncio.subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -111,8 +122,10 @@ async def up(twitch_irc_server: TwitchIrcServer, tmp_path: Path) -> AsyncIterato
 
 async def stored_count(client: httpx.AsyncClient, broadcaster_id: int) -> int:
     """Messages the API returns for a channel over all time, by paging (the contract under test)."""
-    probe = await client.get(f"/v1.0/{broadcaster_id}/chat",
-                             params={"start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"})
+    probe = await client.get(
+        f"/v1.0/{broadcaster_id}/chat",
+        params={"start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"},
+    )
     if probe.status_code == 404:  # nothing captured for the channel yet
         return 0
     return len(await all_pages(client, broadcaster_id))
@@ -131,7 +144,9 @@ async def all_pages(client: httpx.AsyncClient, broadcaster_id: int) -> list[dict
         params["after"] = page["cursor"]
 
 
-async def wait_for_count(client: httpx.AsyncClient, broadcaster_id: int, n: int, timeout_s: float = 90) -> None:
+async def wait_for_count(
+    client: httpx.AsyncClient, broadcaster_id: int, n: int, timeout_s: float = 90
+) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     count = -1
@@ -154,8 +169,10 @@ async def test_up_stores_every_privmsg_and_the_api_returns_each_exactly(
     pajlada = load_lines(DATA / "pajlada_userlog_2018_part1.log")
     await twitch_irc_server.play(xqcow + pajlada, lines_per_frame=50)
 
-    want = sorted((expected_message(line) for line in xqcow if " PRIVMSG " in line),
-                  key=lambda m: (m["timestamp"], clickhouse_uuid_order(m["id"])))
+    want = sorted(
+        (expected_message(line) for line in xqcow if " PRIVMSG " in line),
+        key=lambda m: (m["timestamp"], clickhouse_uuid_order(m["id"])),
+    )
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         await wait_for_count(client, XQCOW_ID, len(want))
         # The 2018 user log repeats 8 lines byte for byte: identical lines are one message.

@@ -32,9 +32,7 @@ def available() -> list[Migration]:
         if not m:
             continue
         body = entry.read_text(encoding="utf-8")
-        statements = tuple(
-            s.strip() for s in re.split(r"^\s*;\s*$", body, flags=re.M) if _has_sql(s)
-        )
+        statements = tuple(s.strip() for s in re.split(r"^\s*;\s*$", body, flags=re.M) if _has_sql(s))
         found.append(Migration(int(m.group(1)), m.group(2), statements))
     return sorted(found, key=lambda mig: mig.version)
 

@@ -89,19 +89,22 @@ def test_replay_stores_every_line_once_even_when_replayed_twice(
     assert scalar(warehouse, "SELECT count() FROM chat_messages FINAL") == 4933  # ...one visible
     assert scalar(warehouse, "SELECT count() FROM chat_events FINAL") == 67
     assert scalar(warehouse, "SELECT uniqExact(message_id) FROM chat_messages") == 4933
-    assert warehouse.query("SELECT channel_id, login FROM channels FINAL").result_rows == [(71092938, "xqcow")]
+    assert warehouse.query("SELECT channel_id, login FROM channels FINAL").result_rows == [
+        (71092938, "xqcow")
+    ]
 
 
 def test_raw_lines_rebuild_from_the_warehouse(warehouse: Client, warehouse_url: str) -> None:
     ingest(warehouse, warehouse_url, [XQCOW, PAJLADA])
     names = ", ".join(MESSAGE_COLUMNS)
     result = warehouse.query(f"SELECT {names} FROM chat_messages FINAL")
-    rebuilt = sorted(rebuild_message_line(dict(zip(result.column_names, row, strict=True)))
-                     for row in result.result_rows)
+    rebuilt = sorted(
+        rebuild_message_line(dict(zip(result.column_names, row, strict=True))) for row in result.result_rows
+    )
     # The 2018 user log repeats 8 lines byte for byte; identical lines are one message, stored once.
-    expected = sorted({
-        line for path in (XQCOW, PAJLADA) for line in raw_lines(path) if command_of(line) == "PRIVMSG"
-    })
+    expected = sorted(
+        {line for path in (XQCOW, PAJLADA) for line in raw_lines(path) if command_of(line) == "PRIVMSG"}
+    )
     assert rebuilt == expected
     events = sorted(r[0] for r in warehouse.query("SELECT raw FROM chat_events FINAL").result_rows)
     assert events == sorted(
@@ -113,7 +116,13 @@ def test_broken_lines_are_dead_lettered_and_the_rest_flows(
     warehouse: Client, warehouse_url: str, tmp_path: Path
 ) -> None:
     good = raw_lines(XQCOW)[:300]
-    broken = ["@badge-info=;badges= ", "@a=b;c=d", "   ", ":only.a.prefix", "@x=1 :tmi.twitch.tv FOOBAR #xqcow :?"]
+    broken = [
+        "@badge-info=;badges= ",
+        "@a=b;c=d",
+        "   ",
+        ":only.a.prefix",
+        "@x=1 :tmi.twitch.tv FOOBAR #xqcow :?",
+    ]
     mixed = good[:100] + broken + good[100:]
     path = tmp_path / "mixed.log"
     path.write_text("\n".join(mixed) + "\n", encoding="utf-8")

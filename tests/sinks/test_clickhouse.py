@@ -10,7 +10,14 @@ from sinks.clickhouse import FlushReport, WarehouseWriter
 from sources.replay import read_lines
 from streamscope.twitch.irc.rows import MESSAGE_COLUMNS, RowBatch, classify
 
-XQCOW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "irc" / "recorded" / "xqcow_2019-09-15.log"
+XQCOW = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "irc"
+    / "recorded"
+    / "xqcow_2019-09-15.log"
+)
 
 
 def _batch(n: int) -> RowBatch:

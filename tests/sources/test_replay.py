@@ -23,7 +23,10 @@ def test_channel_of_real_lines() -> None:
     assert channel_of(":tmi.twitch.tv PING") == ""
     assert channel_of(":tmi.twitch.tv RECONNECT") == ""
     assert channel_of(":randers811!randers811@randers811.tmi.twitch.tv JOIN #pajlada") == "pajlada"
-    assert channel_of("@room-id=40286300;tmi-sent-ts=1594561392337 :tmi.twitch.tv CLEARCHAT #randers") == "randers"
+    assert (
+        channel_of("@room-id=40286300;tmi-sent-ts=1594561392337 :tmi.twitch.tv CLEARCHAT #randers")
+        == "randers"
+    )
     assert channel_of(":tmi.twitch.tv 001 justinfan1 :Welcome, GLHF!") == ""
     assert channel_of("@a=b") == ""
 
