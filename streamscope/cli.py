@@ -18,6 +18,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
 from streamscope import __version__
@@ -34,8 +35,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="Warehouse administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-console = Console(stderr=True)
-out = Console()
+# soft_wrap: without a terminal rich wraps at 80 columns, which splits summaries and paths in two.
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 T = TypeVar("T")
 
@@ -90,7 +92,7 @@ def _guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except (CliError, WarehouseError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
 
 

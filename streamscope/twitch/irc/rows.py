@@ -31,7 +31,7 @@ from streamscope.twitch.irc.membership import Join, Names, Part
 from streamscope.twitch.irc.message import IrcParseError, parse
 from streamscope.twitch.irc.notice import Notice
 from streamscope.twitch.irc.privmsg import Privmsg
-from streamscope.twitch.irc.tags import escape_tag_value, raw_tag_items, unescape_tag_value, value_round_trips
+from streamscope.twitch.irc.tags import escape_tag_value, unescape_tag_value, value_round_trips
 from streamscope.twitch.irc.usernotice import Usernotice
 from streamscope.twitch.irc.userstate import GlobalUserstate, Userstate
 from streamscope.twitch.irc.whisper import Whisper
@@ -159,8 +159,18 @@ def _message_row(ev: Privmsg, raw: RawLine, ids: dict[str, int], seen: dict[int,
     values: dict[str, Any] = {}
     layout: list[str] = []
     extra: dict[str, str] = {}
+    # The columns rebuild the tag section exactly when every item is `key=value` (the lengths
+    # add up) and no key repeats; each typed value is only taken when it round-trips itself.
+    tags_exact = True
     if msg.raw_tags is not None:
-        for key, value in raw_tag_items(msg.raw_tags):
+        items = [item.split("=", 1) for item in msg.raw_tags.split(";")]
+        wire_len = len(items) - 1
+        for item in items:
+            if len(item) != 2:
+                tags_exact = False
+                item.append("")
+            key, value = item
+            wire_len += len(key) + 1 + len(value)
             typed: Any = None
             if key in TYPED_TAGS and key not in values:
                 if key == "id":
@@ -171,6 +181,8 @@ def _message_row(ev: Privmsg, raw: RawLine, ids: dict[str, int], seen: dict[int,
                     typed = _canonical_uint(value, _UINT64)
                 elif key == "bits":
                     typed = _canonical_uint(value, _UINT32)
+                elif "\\" not in value:
+                    typed = value  # nothing escaped: the wire value is the value
                 elif value_round_trips(value):
                     typed = unescape_tag_value(value)
             if typed is None:
@@ -179,6 +191,7 @@ def _message_row(ev: Privmsg, raw: RawLine, ids: dict[str, int], seen: dict[int,
             else:
                 layout.append("=" + key)
                 values[key] = typed
+        tags_exact = tags_exact and wire_len == len(msg.raw_tags) and len(extra) + len(values) == len(items)
     tags = msg.tags
     room_id = values.get("room-id")
     if room_id is not None:
@@ -208,12 +221,23 @@ def _message_row(ev: Privmsg, raw: RawLine, ids: dict[str, int], seen: dict[int,
         bits, strings[1], strings[2], strings[3], strings[4], ",".join(layout), extra, "",
         raw.received_at, raw.source,
     ]  # fmt: skip
-    try:
-        rebuilt = rebuild_message_line(dict(zip(MESSAGE_COLUMNS, row, strict=True)))
-    except Exception:  # noqa: BLE001 - any rebuild failure just means "keep the raw line"
-        rebuilt = None
-    if rebuilt != raw.line:
-        row[16] = raw.line
+    # The row rebuilds the line iff the tag section does (checked above) and the rest of the line is
+    # the standard PRIVMSG form; comparing strings here is much cheaper than a full rebuild.
+    text = "\x01ACTION " + ev.text + "\x01" if ev.is_action else ev.text
+    login = ev.login
+    tail = f":{login}!{login}@{login}.tmi.twitch.tv PRIVMSG #{channel} :{text}"
+    line = raw.line
+    if msg.raw_tags is None:
+        exact = line == tail
+    else:
+        exact = (
+            tags_exact
+            and len(line) == len(msg.raw_tags) + 2 + len(tail)
+            and line.endswith(tail)
+            and line[len(msg.raw_tags) + 1] == " "
+        )
+    if not exact:
+        row[16] = line
     return tuple(row)
 
 
