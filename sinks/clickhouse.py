@@ -41,13 +41,21 @@ _MSG_SENT = MESSAGE_COLUMNS.index("sent_at")
 
 @dataclass(slots=True)
 class FlushReport:
-    """What one flush stored, for progress bars and metrics."""
+    """What one flush stored, or (summed with :meth:`add`) everything since start."""
 
     messages: int = 0
     events: int = 0
     dead_letters: int = 0
     control: int = 0
     lines: int = 0
+
+    def add(self, other: FlushReport) -> None:
+        """Accumulate ``other`` into these totals."""
+        self.messages += other.messages
+        self.events += other.events
+        self.dead_letters += other.dead_letters
+        self.control += other.control
+        self.lines += other.lines
 
 
 @dataclass(slots=True)

@@ -128,12 +128,7 @@ def _replay_files(settings: Settings, files: list[Path], speed: float | None, la
         if not f.is_file():
             raise CliError(f"{f} is not a readable file; pass recorded raw IRC logs (one line per line).")
     _migrated(settings)
-    ingest = EmbeddedIngest(
-        settings.clickhouse_url,
-        settings.clickhouse_database,
-        batch_rows=settings.sink_batch_rows,
-        flush_interval_s=settings.sink_flush_interval_s,
-    ).start()
+    ingest = EmbeddedIngest.from_settings(settings).start()
     progress = ReplayProgress(total_bytes=sum(f.stat().st_size for f in files))
     started = time.monotonic()
     with Progress(
@@ -289,12 +284,7 @@ def up_cmd(
 
     def run() -> None:
         _migrated(settings)
-        ingest = EmbeddedIngest(
-            settings.clickhouse_url,
-            settings.clickhouse_database,
-            batch_rows=settings.sink_batch_rows,
-            flush_interval_s=settings.sink_flush_interval_s,
-        ).start()
+        ingest = EmbeddedIngest.from_settings(settings).start()
         loop = asyncio.new_event_loop()
         capture_failed: list[BaseException] = []
 

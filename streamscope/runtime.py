@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 
@@ -17,27 +16,14 @@ from pipelines import chat
 from sinks.clickhouse import FlushReport
 from streamscope.bus import TOPIC_IRC_RAW, InProcessBus
 from streamscope.records import RawLine
+from streamscope.settings import Settings
 from streamscope.warehouse import connect
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class IngestCounters:
-    """Totals since start: lines handled by the dataflow and where they went."""
-
-    lines: int = 0
-    messages: int = 0
-    events: int = 0
-    dead_letters: int = 0
-    control: int = 0
-
-    def add(self, report: FlushReport) -> None:
-        self.lines += report.lines
-        self.messages += report.messages
-        self.events += report.events
-        self.dead_letters += report.dead_letters
-        self.control += report.control
+#: Totals since start: lines handled by the dataflow and where they went.
+IngestCounters = FlushReport
 
 
 class EmbeddedIngest:
@@ -47,6 +33,16 @@ class EmbeddedIngest:
     backpressure a source wants. ``finish`` closes the topic, waits until everything published is
     stored and re-raises a dataflow failure.
     """
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EmbeddedIngest:
+        """An ingest into the settings' warehouse with the settings' batch sizes (not started)."""
+        return cls(
+            settings.clickhouse_url,
+            settings.clickhouse_database,
+            batch_rows=settings.sink_batch_rows,
+            flush_interval_s=settings.sink_flush_interval_s,
+        )
 
     def __init__(
         self,
