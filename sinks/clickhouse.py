@@ -8,6 +8,8 @@ Contract of :class:`WarehouseWriter`:
   retried with capped backoff and never drop rows. A batch the server rejects as data is split in
   halves until the offending rows are isolated; those go to ``dead_letters`` with the server's reason
   (stage ``insert``) and everything else is stored.
+* With ``background=True`` (what the Bytewax sink uses) inserts run on a writer thread, overlapping
+  with parsing; ``flush``/``close`` wait for them, and a writer failure is raised on the next call.
 * Rows are idempotent in the warehouse (ReplacingMergeTree on Twitch's own ids), so a flush repeated
   after a crash doubles nothing a query can see.
 """
@@ -15,6 +17,8 @@ Contract of :class:`WarehouseWriter`:
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +85,7 @@ class WarehouseWriter:
         flush_interval_s: float = 1.0,
         on_flush: Callable[[FlushReport], None] | None = None,
         max_backoff_s: float = 30.0,
+        background: bool = False,
     ) -> None:
         self._client = client
         self._batch_rows = batch_rows
@@ -89,6 +94,16 @@ class WarehouseWriter:
         self._max_backoff = max_backoff_s
         self._buf = _Buffer()
         self._oldest: float | None = None
+        # background=True: inserts run on one writer thread while the caller goes on parsing (the
+        # engine does much of an insert outside the GIL). At most one buffer waits behind the one
+        # being written, so memory stays bounded and a slow warehouse slows the dataflow down.
+        self._queue: queue.Queue[_Buffer] | None = None
+        self._done = FlushReport()
+        self._done_lock = threading.Lock()
+        self._failure: BaseException | None = None
+        if background:
+            self._queue = queue.Queue(maxsize=1)
+            threading.Thread(target=self._drain, name="warehouse-writer", daemon=True).start()
 
     def add(self, batch: RowBatch) -> None:
         buf = self._buf
@@ -103,10 +118,45 @@ class WarehouseWriter:
         if buf.rows() >= self._batch_rows or (
             self._oldest is not None and now - self._oldest >= self._interval
         ):
-            self.flush()
+            self._submit()
 
     def flush(self) -> FlushReport:
+        """Write everything buffered now; returns what was written since the previous ``flush``."""
+        self._submit()
+        if self._queue is not None:
+            self._queue.join()
+        self._raise_failure()
+        with self._done_lock:
+            done, self._done = self._done, FlushReport()
+        return done
+
+    def _submit(self) -> None:
+        self._raise_failure()
         buf, self._buf, self._oldest = self._buf, _Buffer(), None
+        if not buf.rows() and not buf.control:
+            return
+        if self._queue is None:
+            self._write(buf)
+        else:
+            self._queue.put(buf)
+
+    def _drain(self) -> None:
+        assert self._queue is not None
+        while True:
+            buf = self._queue.get()
+            try:
+                if self._failure is None:
+                    self._write(buf)
+            except BaseException as exc:  # re-raised in the dataflow's thread by the next call
+                self._failure = exc
+            finally:
+                self._queue.task_done()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise RuntimeError(f"warehouse writer failed: {self._failure}") from self._failure
+
+    def _write(self, buf: _Buffer) -> None:
         report = FlushReport(control=buf.control)
         rejected: list[tuple[Any, ...]] = []
         report.messages = self._insert("chat_messages", MESSAGE_COLUMNS, buf.messages, rejected)
@@ -119,9 +169,10 @@ class WarehouseWriter:
             )
         report.dead_letters = len(dead)
         report.lines = report.messages + report.events + report.dead_letters + report.control
+        with self._done_lock:
+            self._done.add(report)
         if self._on_flush is not None and report.lines:
             self._on_flush(report)
-        return report
 
     def _insert_channels(self, buf: _Buffer) -> None:
         if not buf.messages and not buf.channels:
@@ -224,6 +275,7 @@ class ClickHouseSink(DynamicSink[RowBatch]):
             batch_rows=self._batch_rows,
             flush_interval_s=self._interval,
             on_flush=self._on_flush,
+            background=True,
         )
         return _WriterPartition(writer)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from clickhouse_connect.driver.client import Client
 
 from sinks.clickhouse import FlushReport, WarehouseWriter
@@ -67,3 +68,30 @@ def test_a_rejected_row_is_dead_lettered_and_the_rest_stored(warehouse: Client) 
     assert stage == "insert"
     assert "chat_messages" in reason
     assert raw  # the payload is kept so the row can be repaired and re-inserted
+
+
+def test_background_writes_everything_by_flush(warehouse: Client) -> None:
+    reports: list[FlushReport] = []
+    writer = WarehouseWriter(
+        warehouse, batch_rows=100, flush_interval_s=3600, on_flush=reports.append, background=True
+    )
+    batch = _batch(1000)
+    for i in range(0, 1000, 30):
+        writer.add(
+            RowBatch(messages=batch.messages[i : i + 30], events=[], dead_letters=[], control=0, channels={})
+        )
+    total = writer.flush()
+    assert total.messages == 1000
+    assert sum(r.messages for r in reports) == 1000
+    assert _count(warehouse, "chat_messages") == 1000
+    assert writer.flush().messages == 0  # nothing written twice
+
+
+def test_background_failure_surfaces_in_the_callers_thread(warehouse: Client) -> None:
+    def boom(report: FlushReport) -> None:
+        raise OSError("metrics down")
+
+    writer = WarehouseWriter(warehouse, batch_rows=10, flush_interval_s=3600, on_flush=boom, background=True)
+    writer.add(_batch(10))
+    with pytest.raises(RuntimeError, match="metrics down"):
+        writer.flush()
