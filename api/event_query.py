@@ -114,19 +114,7 @@ def fetch_events(
     """Up to ``limit`` events oldest first and the next page's cursor (None on the last page)."""
     params: dict[str, Any] = {"cid": query.channel_id, "n": limit + 1}
     where = ["channel_id = {cid:UInt64}"]
-    if query.start_ms is not None:
-        params["start"] = query.start_ms
-        where.append("at >= fromUnixTimestamp64Milli({start:Int64}, 'UTC')")
-    if query.end_ms is not None:
-        params["end"] = query.end_ms
-        where.append("at < fromUnixTimestamp64Milli({end:Int64}, 'UTC')")
-    if query.after is not None:
-        params["after_ts"] = query.after.ts_ms
-        params["after_id"] = str(query.after.row_id)
-        where.append(
-            "at >= fromUnixTimestamp64Milli({after_ts:Int64}, 'UTC') AND "
-            "(at > fromUnixTimestamp64Milli({after_ts:Int64}, 'UTC') OR event_id > {after_id:UUID})"
-        )
+    where += cursors.keyset_conditions("at", "event_id", query.start_ms, query.end_ms, query.after, params)
     if query.kinds:
         params["kinds"] = list(query.kinds)
         where.append("kind IN {kinds:Array(String)}")

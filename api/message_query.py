@@ -73,19 +73,9 @@ def fetch_page(warehouse: Warehouse, query: MessageQuery, limit: int) -> Message
     of the next page (None when this page holds the last matching row)."""
     params: dict[str, Any] = {"cid": query.channel_id, "n": limit + 1}
     where = ["channel_id = {cid:UInt64}"]
-    if query.start_ms is not None:
-        params["start"] = query.start_ms
-        where.append("sent_at >= fromUnixTimestamp64Milli({start:Int64}, 'UTC')")
-    if query.end_ms is not None:
-        params["end"] = query.end_ms
-        where.append("sent_at < fromUnixTimestamp64Milli({end:Int64}, 'UTC')")
-    if query.after is not None:
-        params["after_ts"] = query.after.ts_ms
-        params["after_id"] = str(query.after.row_id)
-        where.append(
-            "sent_at >= fromUnixTimestamp64Milli({after_ts:Int64}, 'UTC') AND "
-            "(sent_at > fromUnixTimestamp64Milli({after_ts:Int64}, 'UTC') OR message_id > {after_id:UUID})"
-        )
+    where += cursors.keyset_conditions(
+        "sent_at", "message_id", query.start_ms, query.end_ms, query.after, params
+    )
     # Plain equality on one column so the bloom_filter index of that column can skip granules.
     if query.user_id is not None:
         params["uid"] = query.user_id
