@@ -36,6 +36,7 @@ db_app = typer.Typer(help="Warehouse administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 # soft_wrap: without a terminal rich wraps at 80 columns, which splits summaries and paths in two.
+log = logging.getLogger("streamscope")
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -270,8 +271,15 @@ def up_cmd(
             show_default=False,
         ),
     ] = None,
+    status_every: Annotated[
+        float, typer.Option("--status-every", min=1.0, help="Seconds between progress lines in the log.")
+    ] = 30.0,
 ) -> None:
-    """Capture live chat anonymously (IRC) into the warehouse and serve the API, in one process."""
+    """Capture live chat anonymously (IRC) into the warehouse and serve the API, in one process.
+
+    Logs a progress line (channels joined, lines received, rows stored, reconnects) every
+    --status-every seconds; Ctrl-C stops capture, stores what was received and exits.
+    """
     from sources.twitch_irc import TwitchIrcSource
     from streamscope.runtime import EmbeddedIngest
 
@@ -311,8 +319,25 @@ def up_cmd(
             join_window_s=settings.irc_join_window_s,
         )
         capture = threading.Thread(target=capture_main, name="irc-capture", daemon=True)
+        stopping = threading.Event()
+
+        def report_progress() -> None:
+            # A long-running capture says how it is doing; metrics carry the same figures.
+            while not stopping.wait(status_every):
+                irc, c = source.stats(), ingest.counters
+                log.info(
+                    "progress: %d/%d channels joined, %d lines received, %d messages and %d events "
+                    "stored, %d rejected, %d reconnects",
+                    irc.joined_channels, irc.channels, irc.lines_received, c.messages, c.events,
+                    c.dead_letters, irc.reconnects,
+                )  # fmt: skip
+
+        def start() -> None:
+            capture.start()
+            threading.Thread(target=report_progress, name="progress", daemon=True).start()
 
         def stop() -> None:
+            stopping.set()
             asyncio.run_coroutine_threadsafe(source.stop(), loop).result(timeout=60)
             loop.call_soon_threadsafe(loop.stop)
             capture.join(timeout=10)
@@ -325,7 +350,7 @@ def up_cmd(
             )
 
         out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")
-        _serve(settings, before=capture.start, after=stop)
+        _serve(settings, before=start, after=stop)
 
     _guard(run)
 

@@ -101,6 +101,8 @@ async def up(twitch_irc_server: TwitchIrcServer, tmp_path: Path) -> AsyncIterato
         "pajlada",
         "--port",
         str(port),
+        "--status-every",
+        "1",
         env=env,
         stdout=log,
         stderr=asyncio.subprocess.STDOUT,
@@ -201,6 +203,7 @@ async def test_up_stores_every_privmsg_and_the_api_returns_each_exactly(
     output = (tmp_path / "up.log").read_text(errors="replace")
     assert proc.returncode == 0, output[-2000:]
     assert f"stored {len(want) + len(pajlada_messages)} messages" in output  # rows written
+    assert "progress: 2/2 channels joined" in output
 
 
 async def test_up_loses_nothing_sent_after_reconnect_or_drop(
