@@ -16,10 +16,11 @@ from clickhouse_connect.driver.client import Client
 
 from streamscope.settings import get_settings
 from streamscope.warehouse import connect, migrate
+from tests.fixtures.kafka_broker import kafka_broker, topic_factory
 from tests.fixtures.twitch_irc_server import twitch_irc_server, twitch_irc_server_factory
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-__all__ = ["twitch_irc_server", "twitch_irc_server_factory"]
+__all__ = ["kafka_broker", "topic_factory", "twitch_irc_server", "twitch_irc_server_factory"]
 
 IRC_RECORDED = DATA / "irc" / "recorded"
 IRC_FIXTURES = DATA / "irc" / "fixtures"
