@@ -30,7 +30,11 @@ from typing import Any
 
 from streamscope.twitch.irc import decode, parse
 
-DATA = os.environ.get("STREAMSCOPE_IRC_DATA", "/work/shared/data/irc")
+# ../shared/data/irc beside the checkout, unless STREAMSCOPE_IRC_DATA names another copy.
+DATA = os.environ.get(
+    "STREAMSCOPE_IRC_DATA",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "irc"),
+)
 
 
 def load_lines() -> list[str]:

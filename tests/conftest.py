@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from clickhouse_connect.driver.client import Client
@@ -19,11 +18,7 @@ from streamscope.warehouse import connect, migrate
 from tests.fixtures.kafka_broker import kafka_broker, topic_factory
 from tests.fixtures.twitch_irc_server import twitch_irc_server, twitch_irc_server_factory
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 __all__ = ["kafka_broker", "topic_factory", "twitch_irc_server", "twitch_irc_server_factory"]
-
-IRC_RECORDED = DATA / "irc" / "recorded"
-IRC_FIXTURES = DATA / "irc" / "fixtures"
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.data import RECORDED as DATA
 from tests.fixtures.twitch_irc_server import TwitchIrcServer, load_lines
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "irc" / "recorded"
 XQCOW_ID = 71092938
 PAJLADA_ID = 11148817
 _UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}

@@ -19,10 +19,8 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from streamscope.records import RawLine
+from tests.data import FIXTURES, XQCOW
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "irc"
-XQCOW = DATA / "recorded" / "xqcow_2019-09-15.log"
-FIXTURES = DATA / "fixtures"
 XQCOW_ID = 71092938
 
 

@@ -21,18 +21,11 @@ import uvicorn
 from clickhouse_connect.driver.client import Client
 
 from api import create_app
+from tests.data import XQCOW
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-XQCOW = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "irc"
-    / "recorded"
-    / ("xqcow_2019-09-15.log")
-)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -13,10 +13,8 @@ from pipelines.chat import build_flow
 from sources.replay import read_lines, replay
 from streamscope.runtime import EmbeddedIngest
 from streamscope.twitch.irc.rows import MESSAGE_COLUMNS, RowBatch, rebuild_message_line
+from tests.data import PAJLADA, XQCOW
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "irc"
-XQCOW = DATA / "recorded" / "xqcow_2019-09-15.log"
-PAJLADA = DATA / "recorded" / "pajlada_userlog_2018_part1.log"
 CONTROL = {"PING", "PONG", "CAP", "RECONNECT", "001", "002", "003", "004", "372", "375", "376"}
 
 

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from clickhouse_connect.driver.client import Client
 
 from sinks.clickhouse import FlushReport, WarehouseWriter
 from sources.replay import read_lines
 from streamscope.twitch.irc.rows import MESSAGE_COLUMNS, RowBatch, classify
-
-XQCOW = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "irc"
-    / "recorded"
-    / "xqcow_2019-09-15.log"
-)
+from tests.data import XQCOW
 
 
 def _batch(n: int) -> RowBatch:

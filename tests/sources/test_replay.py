@@ -9,9 +9,7 @@ import pytest
 
 from sources.replay import ReplayProgress, channel_of, read_lines, replay, sent_ts
 from streamscope.records import RawLine
-
-ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "irc"
-XQCOW = ROOT / "recorded" / "xqcow_2019-09-15.log"
+from tests.data import XQCOW
 
 
 def _raw_lines(path: Path) -> list[str]:

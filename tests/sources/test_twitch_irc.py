@@ -8,18 +8,17 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
 
 from sources.twitch_irc import TwitchIrcSource, channel_of, normalize_channel, split_frame
 from streamscope.records import RawLine
+from tests import data
 from tests.fixtures.twitch_irc_server import TwitchIrcServer, channel_param, load_lines
 
-IRC = Path(__file__).resolve().parents[3] / "shared" / "data" / "irc"
-XQCOW = load_lines(IRC / "recorded" / "xqcow_2019-09-15.log")
-PAJLADA = load_lines(IRC / "recorded" / "pajlada_userlog_2018_part1.log")
-FIXTURE_LINES = [line for f in sorted((IRC / "fixtures").glob("*.log")) for line in load_lines(f)]
+XQCOW = load_lines(data.XQCOW)
+PAJLADA = load_lines(data.PAJLADA)
+FIXTURE_LINES = [line for f in sorted(data.FIXTURES.glob("*.log")) for line in load_lines(f)]
 
 TIMEOUT = 30.0
 

@@ -18,15 +18,8 @@ from typer.testing import CliRunner
 from streamscope import __version__
 from streamscope.cli import app
 from streamscope.warehouse import connect
+from tests.data import XQCOW
 
-XQCOW = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "irc"
-    / "recorded"
-    / ("xqcow_2019-09-15.log")
-)
 SUMMARY = re.compile(
     r"read (\d+) lines, stored (\d+) messages and (\d+) events, rejected (\d+) \(dead-lettered\), "
     r"skipped (\d+) connection lines in [\d.]+s"

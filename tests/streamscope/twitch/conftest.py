@@ -8,7 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-IRC_DATA = os.environ.get("STREAMSCOPE_IRC_DATA", "/work/shared/data/irc")
+from tests.data import IRC
+
+IRC_DATA = str(IRC)
 
 
 def read_lines(path: str) -> list[str]:
