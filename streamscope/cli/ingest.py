@@ -1,124 +1,35 @@
-"""The ``streamscope`` command line.
-
-Every command reads its configuration from ``STREAMSCOPE_*`` environment variables; flags override
-them. Errors are one sentence plus what to do, never a traceback.
-"""
+"""Commands that fill the warehouse and serve it: ``replay``, ``demo``, ``up``, ``serve``."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import threading
 import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
-from streamscope import __version__
-from streamscope.settings import Settings, get_settings
-from streamscope.warehouse import WarehouseError, connect, migrate
-
-app = typer.Typer(
-    name="streamscope",
-    help="Capture Twitch chat into ClickHouse and query it forever.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from streamscope.cli.common import (
+    ClickHouseUrl,
+    CliError,
+    Database,
+    Host,
+    Port,
+    app,
+    console,
+    guard,
+    log,
+    migrated,
+    out,
+    settings_from,
 )
-db_app = typer.Typer(help="Warehouse administration.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-
-# soft_wrap: without a terminal rich wraps at 80 columns, which splits summaries and paths in two.
-log = logging.getLogger("streamscope")
-console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-T = TypeVar("T")
-
-ClickHouseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--clickhouse-url",
-        help="Warehouse URL: chdb://DIR (embedded) or http(s)://user:pass@host:8123. "
-        "Default: $STREAMSCOPE_CLICKHOUSE_URL or chdb://./streamscope-data/warehouse.",
-        show_default=False,
-    ),
-]
-Database = Annotated[
-    str | None,
-    typer.Option(
-        "--database",
-        help="ClickHouse database. Default: $STREAMSCOPE_CLICKHOUSE_DATABASE or streamscope.",
-        show_default=False,
-    ),
-]
-Host = Annotated[
-    str | None,
-    typer.Option("--host", help="Address the API listens on (default 127.0.0.1).", show_default=False),
-]
-Port = Annotated[
-    int | None, typer.Option("--port", help="Port the API listens on (default 8000).", show_default=False)
-]
-
-
-class CliError(Exception):
-    """A failure explained to the user in one sentence (plus what to do)."""
-
-
-def _settings(
-    url: str | None, database: str | None, host: str | None = None, port: int | None = None
-) -> Settings:
-    """Settings from the environment with the command's flags applied on top."""
-    overrides = {
-        k: v
-        for k, v in {
-            "clickhouse_url": url,
-            "clickhouse_database": database,
-            "api_host": host,
-            "api_port": port,
-        }.items()
-        if v is not None
-    }
-    return get_settings().model_copy(update=overrides)
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except (CliError, WarehouseError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
-
-
-def _migrated(settings: Settings) -> None:
-    client = connect(settings.clickhouse_url, settings.clickhouse_database)
-    migrate(client)
-
-
-def _version(value: bool) -> None:
-    if value:
-        out.print(f"streamscope {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug details.")] = False,
-) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+from streamscope.settings import Settings
+from streamscope.warehouse import connect, migrate
 
 
 def _replay_files(settings: Settings, files: list[Path], speed: float | None, label: str) -> None:
@@ -128,7 +39,7 @@ def _replay_files(settings: Settings, files: list[Path], speed: float | None, la
     for f in files:
         if not f.is_file():
             raise CliError(f"{f} is not a readable file; pass recorded raw IRC logs (one line per line).")
-    _migrated(settings)
+    migrated(settings)
     ingest = EmbeddedIngest.from_settings(settings).start()
     progress = ReplayProgress(total_bytes=sum(f.stat().st_size for f in files))
     started = time.monotonic()
@@ -194,8 +105,8 @@ def replay_cmd(
     Prints how many lines were read, stored and rejected. Replaying the same file again stores
     nothing twice.
     """
-    settings = _settings(clickhouse_url, database)
-    _guard(lambda: _replay_files(settings, files, speed, "replay"))
+    settings = settings_from(clickhouse_url, database)
+    guard(lambda: _replay_files(settings, files, speed, "replay"))
 
 
 def _serve(
@@ -227,8 +138,8 @@ def serve_cmd(
     host: Host = None, port: Port = None, clickhouse_url: ClickHouseUrl = None, database: Database = None
 ) -> None:
     """Serve the HTTP API (history, channels, events, /docs, /metrics) alone."""
-    settings = _settings(clickhouse_url, database, host, port)
-    _guard(lambda: _serve(settings))
+    settings = settings_from(clickhouse_url, database, host, port)
+    guard(lambda: _serve(settings))
 
 
 @app.command("demo")
@@ -242,16 +153,16 @@ def demo_cmd(
     ] = False,
 ) -> None:
     """Replay the bundled #xqcow recording (5000 real lines, MIT) into the warehouse, then serve the API."""
-    settings = _settings(clickhouse_url, database, host, port)
+    settings = settings_from(clickhouse_url, database, host, port)
     recording = resources.files("streamscope.demo").joinpath("xqcow_2019-09-15.log")
     with resources.as_file(recording) as path:
-        _guard(lambda: _replay_files(settings, [Path(path)], None, "demo"))
+        guard(lambda: _replay_files(settings, [Path(path)], None, "demo"))
     out.print(
         f"try: curl 'http://{settings.api_host}:{settings.api_port}/v1/channels' and "
         f"curl 'http://{settings.api_host}:{settings.api_port}/v1.0/71092938/chat?start=2019-09-15T00:00:00Z&end=2019-09-16T00:00:00Z&limit=5'"
     )
     if not no_serve:
-        _guard(lambda: _serve(settings))
+        guard(lambda: _serve(settings))
 
 
 @app.command("up")
@@ -283,15 +194,15 @@ def up_cmd(
     from sources.twitch_irc import TwitchIrcSource
     from streamscope.runtime import EmbeddedIngest
 
-    settings = _settings(clickhouse_url, database, host, port)
+    settings = settings_from(clickhouse_url, database, host, port)
     if irc_url:
         settings = settings.model_copy(update={"twitch_irc_url": irc_url})
     logins = sorted({c.strip().lstrip("#").lower() for c in channel if c.strip()})
     if not logins:
-        _guard(lambda: (_ for _ in ()).throw(CliError("give at least one --channel NAME")))
+        guard(lambda: (_ for _ in ()).throw(CliError("give at least one --channel NAME")))
 
     def run() -> None:
-        _migrated(settings)
+        migrated(settings)
         ingest = EmbeddedIngest.from_settings(settings).start()
         loop = asyncio.new_event_loop()
         capture_failed: list[BaseException] = []
@@ -352,25 +263,4 @@ def up_cmd(
         out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")
         _serve(settings, before=start, after=stop)
 
-    _guard(run)
-
-
-@db_app.command("migrate")
-def db_migrate_cmd(clickhouse_url: ClickHouseUrl = None, database: Database = None) -> None:
-    """Create or upgrade the warehouse schema (idempotent; applied versions are recorded)."""
-    settings = _settings(clickhouse_url, database)
-
-    def run() -> None:
-        client = connect(settings.clickhouse_url, settings.clickhouse_database)
-        applied = migrate(client)
-        out.print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
-
-    _guard(run)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
+    guard(run)

@@ -1,0 +1,15 @@
+"""The ``streamscope`` command line: one module per group of commands, all on one Typer app.
+
+Importing a command module registers its commands on :data:`app`.
+"""
+
+from __future__ import annotations
+
+from streamscope.cli import db, ingest  # noqa: F401  (registers the commands)
+from streamscope.cli.common import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    app()
