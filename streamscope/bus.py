@@ -18,10 +18,12 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Generic, Protocol, TypeVar
 
+from streamscope import topics
+
 T = TypeVar("T")
 
 #: Raw Twitch IRC lines (:class:`streamscope.records.RawLine`), keyed by channel login.
-TOPIC_IRC_RAW = "twitch.irc.raw"
+TOPIC_IRC_RAW = topics.IRC_RAW.name
 
 
 class EndOfStream(Exception):

@@ -23,3 +23,21 @@ class RawLine:
     line: str
     received_at: int
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """One raw JSON payload from the Twitch API as received (EventSub frame or Helix response).
+
+    ``channel`` is the broadcaster login the payload belongs to (the bus key; empty when it covers
+    many channels, as a Helix ``/streams`` page does). ``payload`` is the JSON text exactly as
+    received (Helix: the envelope of :data:`streamscope.topics.HELIX_STREAMS`). ``kind`` names what it
+    is (``stream.online``, ``channel.chat.message``, ``helix.streams``, ...); ``received_at`` is Unix
+    epoch milliseconds; ``source`` names the capture (``eventsub``, ``helix``).
+    """
+
+    channel: str
+    kind: str
+    payload: str
+    received_at: int
+    source: str
