@@ -1,9 +1,10 @@
-"""Prometheus metrics of the process: HTTP request counts/latency and the ingest counters.
+"""Prometheus metrics of the API process: HTTP request counts/latency, plus live gauges.
 
-Everything lives in :data:`REGISTRY` (not prometheus-client's global default registry), which
-``GET /metrics`` renders. The pipeline reports ingest outcomes with::
+Everything lives in :data:`streamscope.metrics.REGISTRY` (not prometheus-client's global default
+registry), which ``GET /metrics`` renders together with the source and dataflow metrics defined
+there. The pipeline reports ingest outcomes with::
 
-    from api.metrics import INGESTED_LINES
+    from streamscope.metrics import INGESTED_LINES
     INGESTED_LINES.labels(result="stored").inc(n)     # result: stored | rejected | control
 
 and can expose any other live figure (queue depth, lag) without touching this module::
@@ -19,31 +20,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    PlatformCollector,
-    ProcessCollector,
-)
+from prometheus_client import Counter, Gauge, Histogram
 
-REGISTRY = CollectorRegistry(auto_describe=True)
-ProcessCollector(registry=REGISTRY)
-PlatformCollector(registry=REGISTRY)
+from streamscope.metrics import INGEST_RESULTS, INGESTED_LINES, REGISTRY
 
-INGEST_RESULTS = ("stored", "rejected", "control")
-
-INGESTED_LINES = Counter(
-    "ingested_lines",
-    "Raw chat lines ingested, by outcome: stored (a row in chat_messages/chat_events), rejected "
-    "(dead-lettered), control (connection-level lines such as PING that are not stored).",
-    ["result"],
-    registry=REGISTRY,
-)
-for _result in INGEST_RESULTS:
-    # Pre-create the series so dashboards see 0 rather than "no data" before the first line.
-    INGESTED_LINES.labels(result=_result)
+__all__ = ["HTTP_LATENCY", "HTTP_REQUESTS", "INGESTED_LINES", "INGEST_RESULTS", "REGISTRY", "gauge_hook"]
 
 HTTP_REQUESTS = Counter(
     "http_requests",

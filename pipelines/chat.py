@@ -6,7 +6,11 @@ per-item cost of the dataflow is paid per batch. ``parse_enrich`` turns a batch 
 count); the sink buffers rows and inserts thousands at a time.
 
 Run it inside one process with :func:`run` (embedded mode); :func:`build_flow` takes any Bytewax
-source of raw-line batches and any sink of row batches, so the distributed mode plugs Kafka in.
+source of raw-line batches and any sink of row batches. The distributed mode is :func:`kafka_flow`:
+Kafka partitions in, batches decoded per partition (a message that breaks the topic contract is a
+dead letter, stage ``decode``), and an epoch-aligned sink, so that with Bytewax recovery a crash
+stores every message and shows none twice. ``python -m bytewax.run pipelines.chat:flow`` runs it
+from settings (:func:`flow`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,16 @@ from bytewax.outputs import Sink
 from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
 
-from sinks.clickhouse import ClickHouseSink, FlushReport
+from sinks.clickhouse import ClickHouseEpochSink, ClickHouseSink, FlushReport
 from sources.bus_input import BusInput
+from sources.kafka_input import KafkaBatch, KafkaInput
+from streamscope import metrics, topics
 from streamscope.bus import TOPIC_IRC_RAW, Bus
+from streamscope.kafka import decode_line, topic_name
 from streamscope.records import RawLine
+from streamscope.settings import Settings, get_settings
 from streamscope.twitch.irc.rows import RowBatch, classify
+from streamscope.warehouse import connect
 
 
 class ParseEnrich:
@@ -41,8 +50,26 @@ class ParseEnrich:
         self._lock = threading.Lock()
 
     def __call__(self, lines: Sequence[RawLine]) -> RowBatch:
+        metrics.BATCH_LINES.observe(len(lines))
         with self._lock:
             return classify(lines, self.channel_ids)
+
+    def kafka_batch(self, item: KafkaBatch) -> tuple[str, RowBatch]:
+        """Decode one partition's batch of Kafka messages, then parse and enrich it."""
+        key, records = item
+        lines: list[RawLine] = []
+        rejected: list[tuple[object, ...]] = []
+        for r in records:
+            try:
+                lines.append(decode_line(r.key, r.value, r.timestamp, r.headers))
+            except ValueError as exc:
+                raw = (r.value or b"").decode("utf-8", "backslashreplace")
+                channel = (r.key or b"").decode("utf-8", "backslashreplace")
+                reason = f"{exc} (Kafka partition {key}, offset {r.offset})"
+                rejected.append((max(r.timestamp, 0), "kafka", channel, "decode", reason, raw))
+        batch = self(lines)
+        batch.dead_letters.extend(rejected)
+        return key, batch
 
 
 def build_flow(source: Source[list[RawLine]], sink: Sink[RowBatch], *, flow_id: str = "chat") -> Dataflow:
@@ -52,6 +79,57 @@ def build_flow(source: Source[list[RawLine]], sink: Sink[RowBatch], *, flow_id: 
     rows = op.map("parse_enrich", raw, ParseEnrich())
     op.output("warehouse", rows, sink)
     return flow
+
+
+def kafka_flow(
+    brokers: str,
+    topic: str,
+    client_factory: Callable[[], Client],
+    *,
+    writers: int = 1,
+    batch_rows: int = 5000,
+    flush_interval_s: float = 1.0,
+    start: str = "earliest",
+    stop: threading.Event | None = None,
+    on_flush: Callable[[FlushReport], None] | None = None,
+    flow_id: str = "chat",
+) -> Dataflow:
+    """The chat dataflow reading raw IRC lines from Kafka ``topic`` (distributed mode).
+
+    Run it with Bytewax recovery (``-r/-s/-b`` of ``bytewax.run``, or ``streamscope pipeline chat``)
+    for effectively-once storage; ``writers`` is the number of warehouse writers (use the total
+    worker count). Setting ``stop`` ends the flow after its current batches.
+    """
+    source = KafkaInput(
+        brokers, topic, batch_size=min(batch_rows, 5000), tick_s=flush_interval_s / 2, start=start, stop=stop
+    )
+    sink = ClickHouseEpochSink(
+        client_factory,
+        partitions=writers,
+        batch_rows=batch_rows,
+        flush_interval_s=flush_interval_s,
+        on_flush=on_flush,
+    )
+    flow = Dataflow(flow_id)
+    raw = op.input("kafka_raw_lines", flow, source)
+    rows = op.map("decode_parse_enrich", raw, ParseEnrich().kafka_batch)
+    op.output("warehouse", rows, sink)
+    return flow
+
+
+def flow(settings: Settings | None = None) -> Dataflow:
+    """The Kafka chat dataflow from settings, for ``python -m bytewax.run pipelines.chat:flow``."""
+    settings = settings or get_settings()
+    if not settings.kafka_brokers:
+        raise ValueError("set STREAMSCOPE_KAFKA_BROKERS: the chat dataflow reads its lines from Kafka")
+    return kafka_flow(
+        settings.kafka_brokers,
+        topic_name(topics.IRC_RAW, settings.kafka_topic_prefix),
+        lambda: connect(settings.clickhouse_url, settings.clickhouse_database),
+        writers=settings.pipeline_workers,
+        batch_rows=settings.sink_batch_rows,
+        flush_interval_s=settings.sink_flush_interval_s,
+    )
 
 
 def run(

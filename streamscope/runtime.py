@@ -1,7 +1,10 @@
-"""Embedded mode wiring: the in-process bus, the chat dataflow on its own thread, and counters.
+"""Process wiring: the chat dataflow on its own thread, fed by the in-process bus or by Kafka.
 
-One process owns the chDB warehouse in embedded mode, so the dataflow and the API run in the same
-process and open clients on the same directory.
+One process owns a chDB warehouse, so the dataflow and the API run in the same process and open
+clients on the same directory: :class:`EmbeddedIngest` (in-process bus) for ``streamscope up`` and
+``replay``, :class:`KafkaIngest` (Kafka with Bytewax recovery) for ``streamscope up --kafka``.
+:func:`recovery_config` prepares a dataflow's recovery store for both ``up --kafka`` and
+``streamscope pipeline``.
 """
 
 from __future__ import annotations
@@ -9,12 +12,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
 
+from bytewax.recovery import RecoveryConfig, init_db_dir
+from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
 
 from pipelines import chat
 from sinks.clickhouse import FlushReport
+from streamscope import topics
 from streamscope.bus import TOPIC_IRC_RAW, InProcessBus
+from streamscope.kafka import ensure_topics, topic_name
+from streamscope.metrics import INGESTED_LINES
 from streamscope.records import RawLine
 from streamscope.settings import Settings
 from streamscope.warehouse import connect
@@ -24,6 +34,27 @@ log = logging.getLogger(__name__)
 
 #: Totals since start: lines handled by the dataflow and where they went.
 IngestCounters = FlushReport
+
+
+def count_flush(report: FlushReport) -> None:
+    """Export one flush's outcome as ``ingested_lines_total``."""
+    INGESTED_LINES.labels(result="stored").inc(report.messages + report.events)
+    INGESTED_LINES.labels(result="rejected").inc(report.dead_letters)
+    INGESTED_LINES.labels(result="control").inc(report.control)
+
+
+def recovery_config(settings: Settings, dataflow: str, partitions: int = 1) -> RecoveryConfig:
+    """The recovery store of ``dataflow`` under ``settings.recovery_dir``, created when missing.
+
+    A new store gets ``partitions`` partitions; an existing one is used as it is (its snapshots
+    are what a restart resumes from). Snapshots are kept for one snapshot interval after they are
+    superseded, so a crash during a snapshot can still fall back to the previous one.
+    """
+    path = Path(settings.recovery_dir) / dataflow
+    path.mkdir(parents=True, exist_ok=True)
+    if not any(path.glob("part-*.sqlite3")):
+        init_db_dir(path, partitions)
+    return RecoveryConfig(path, timedelta(seconds=settings.snapshot_interval_s))
 
 
 class EmbeddedIngest:
@@ -68,8 +99,6 @@ class EmbeddedIngest:
     def _on_flush(self, report: FlushReport) -> None:
         with self._lock:
             self.counters.add(report)
-        from api.metrics import INGESTED_LINES  # late: a bare replay never loads the API
-
         INGESTED_LINES.labels(result="stored").inc(report.messages + report.events)
         INGESTED_LINES.labels(result="rejected").inc(report.dead_letters)
         INGESTED_LINES.labels(result="control").inc(report.control)
@@ -102,6 +131,72 @@ class EmbeddedIngest:
 
     def finish(self, timeout: float | None = None) -> IngestCounters:
         self.bus.close(TOPIC_IRC_RAW)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._error is not None:
+            raise RuntimeError(f"the chat dataflow failed: {self._error}") from self._error
+        return self.counters
+
+
+class KafkaIngest:
+    """The Kafka chat dataflow with Bytewax recovery, on a background thread (``up --kafka``).
+
+    ``start`` creates missing topics and starts reading where the recovery store says (the start of
+    the topic the first time). ``finish`` ends the dataflow after its current batches, waits for the
+    last flush and re-raises a dataflow failure. A process killed at any moment resumes from the last
+    committed epoch on restart: nothing is lost and re-read rows are deduplicated by the warehouse.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.kafka_brokers:
+            raise ValueError("KafkaIngest needs settings.kafka_brokers")
+        self.counters = IngestCounters()
+        self._settings = settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def _on_flush(self, report: FlushReport) -> None:
+        with self._lock:
+            self.counters.add(report)
+        count_flush(report)
+
+    def _run(self) -> None:
+        s = self._settings
+        assert s.kafka_brokers
+        try:
+            flow = chat.kafka_flow(
+                s.kafka_brokers,
+                topic_name(topics.IRC_RAW, s.kafka_topic_prefix),
+                lambda: connect(s.clickhouse_url, s.clickhouse_database),
+                batch_rows=s.sink_batch_rows,
+                flush_interval_s=s.sink_flush_interval_s,
+                stop=self._stop,
+                on_flush=self._on_flush,
+            )
+            run_main(
+                flow,
+                epoch_interval=timedelta(seconds=s.snapshot_interval_s),
+                recovery_config=recovery_config(s, "chat"),
+            )
+        except BaseException as exc:  # surfaced to the caller by finish()
+            log.exception("chat dataflow failed")
+            self._error = exc
+
+    def start(self) -> KafkaIngest:
+        s = self._settings
+        assert s.kafka_brokers
+        ensure_topics(s.kafka_brokers, topics.ALL, prefix=s.kafka_topic_prefix)
+        self._thread = threading.Thread(target=self._run, name="chat-dataflow-kafka", daemon=True)
+        self._thread.start()
+        return self
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def finish(self, timeout: float | None = None) -> IngestCounters:
+        self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._error is not None:

@@ -23,6 +23,21 @@ class Settings(BaseSettings):
     )
     clickhouse_database: str = Field("streamscope", description="ClickHouse database holding the tables.")
     kafka_brokers: str | None = Field(None, description="Kafka bootstrap servers; unset = embedded bus.")
+    # Distributed mode (Kafka backbone, Bytewax recovery).
+    kafka_topic_prefix: str = Field(
+        "", description="Prefix of every Kafka topic name (several deployments or tests on one cluster)."
+    )
+    kafka_buffer_messages: int = Field(
+        500_000, ge=1000, description="Messages a source buffers locally while Kafka is unreachable."
+    )
+    pipeline_workers: int = Field(1, ge=1, description="Bytewax workers per dataflow process.")
+    recovery_dir: str = Field(
+        "./streamscope-data/recovery",
+        description="Bytewax recovery store of the dataflows (one subdirectory per dataflow).",
+    )
+    snapshot_interval_s: float = Field(
+        10.0, gt=0, description="Seconds between dataflow snapshots (a crash re-reads at most this much)."
+    )
 
     twitch_irc_url: str = Field("wss://irc-ws.chat.twitch.tv:443", description="Twitch IRC WebSocket URL.")
     twitch_helix_url: str = Field("https://api.twitch.tv/helix", description="Twitch Helix API base URL.")

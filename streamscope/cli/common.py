@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from streamscope import __version__
+from streamscope.kafka import KafkaSetupError
 from streamscope.settings import Settings, get_settings
 from streamscope.warehouse import WarehouseError, connect, migrate
 
@@ -83,7 +84,7 @@ def settings_from(
 def guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
-    except (CliError, WarehouseError) as exc:
+    except (CliError, WarehouseError, KafkaSetupError) as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
 

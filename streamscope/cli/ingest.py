@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
@@ -28,7 +28,11 @@ from streamscope.cli.common import (
     out,
     settings_from,
 )
+from streamscope.records import RawLine
 from streamscope.settings import Settings
+
+if TYPE_CHECKING:
+    from sinks.kafka import KafkaPublisher
 from streamscope.warehouse import connect, migrate
 
 
@@ -168,8 +172,8 @@ def demo_cmd(
 @app.command("up")
 def up_cmd(
     channel: Annotated[
-        list[str], typer.Option("--channel", "-c", help="Channel login to capture (repeatable).")
-    ],
+        list[str] | None, typer.Option("--channel", "-c", help="Channel login to capture (repeatable).")
+    ] = None,
     host: Host = None,
     port: Port = None,
     clickhouse_url: ClickHouseUrl = None,
@@ -182,34 +186,60 @@ def up_cmd(
             show_default=False,
         ),
     ] = None,
+    kafka: Annotated[
+        str | None,
+        typer.Option(
+            "--kafka",
+            help="Kafka bootstrap servers: read chat from Kafka (sources run as `streamscope source`) "
+            "instead of the in-process bus. Default: $STREAMSCOPE_KAFKA_BROKERS (unset: embedded).",
+            show_default=False,
+        ),
+    ] = None,
     status_every: Annotated[
         float, typer.Option("--status-every", min=1.0, help="Seconds between progress lines in the log.")
     ] = 30.0,
 ) -> None:
     """Capture live chat anonymously (IRC) into the warehouse and serve the API, in one process.
 
-    Logs a progress line (channels joined, lines received, rows stored, reconnects) every
-    --status-every seconds; Ctrl-C stops capture, stores what was received and exits.
+    With --kafka (or STREAMSCOPE_KAFKA_BROKERS) this process owns the warehouse and runs the chat
+    dataflow from Kafka with recovery, plus the API; sources run separately (`streamscope source`),
+    and any --channel given is captured here into Kafka too. Logs a progress line (channels
+    joined, lines received, rows stored, reconnects) every --status-every seconds; Ctrl-C stops
+    capture, stores what was received and exits.
     """
     from sources.twitch_irc import TwitchIrcSource
-    from streamscope.runtime import EmbeddedIngest
+    from streamscope.runtime import EmbeddedIngest, KafkaIngest
 
     settings = settings_from(clickhouse_url, database, host, port)
     if irc_url:
         settings = settings.model_copy(update={"twitch_irc_url": irc_url})
-    logins = sorted({c.strip().lstrip("#").lower() for c in channel if c.strip()})
-    if not logins:
+    if kafka:
+        settings = settings.model_copy(update={"kafka_brokers": kafka})
+    logins = sorted({c.strip().lstrip("#").lower() for c in channel or [] if c.strip()})
+    if not logins and not settings.kafka_brokers:
         guard(lambda: (_ for _ in ()).throw(CliError("give at least one --channel NAME")))
 
     def run() -> None:
         migrated(settings)
-        ingest = EmbeddedIngest.from_settings(settings).start()
+        ingest: EmbeddedIngest | KafkaIngest
+        publisher: KafkaPublisher[RawLine] | None = None
+        if settings.kafka_brokers:
+            from streamscope.cli.distributed import irc_publisher
+
+            ingest = KafkaIngest(settings).start()
+            if logins:
+                publisher = irc_publisher(settings, "irc")
+            publish = publisher.publish if publisher else None
+        else:
+            ingest = EmbeddedIngest.from_settings(settings).start()
+            publish = ingest.publish
         loop = asyncio.new_event_loop()
         capture_failed: list[BaseException] = []
 
         def capture_main() -> None:
             # run_forever, not run_until_complete(source.run()): stop() must still be able to run
             # on this loop after source.run() returns.
+            assert source is not None
             asyncio.set_event_loop(loop)
             task = loop.create_task(source.run())
 
@@ -221,13 +251,17 @@ def up_cmd(
             task.add_done_callback(record_failure)
             loop.run_forever()
 
-        source = TwitchIrcSource(
-            logins,
-            ingest.publish,
-            url=settings.twitch_irc_url,
-            channels_per_connection=settings.irc_channels_per_connection,
-            joins_per_window=settings.irc_joins_per_window,
-            join_window_s=settings.irc_join_window_s,
+        source = (
+            TwitchIrcSource(
+                logins,
+                publish,
+                url=settings.twitch_irc_url,
+                channels_per_connection=settings.irc_channels_per_connection,
+                joins_per_window=settings.irc_joins_per_window,
+                join_window_s=settings.irc_join_window_s,
+            )
+            if publish is not None
+            else None
         )
         capture = threading.Thread(target=capture_main, name="irc-capture", daemon=True)
         stopping = threading.Event()
@@ -235,7 +269,14 @@ def up_cmd(
         def report_progress() -> None:
             # A long-running capture says how it is doing; metrics carry the same figures.
             while not stopping.wait(status_every):
-                irc, c = source.stats(), ingest.counters
+                c = ingest.counters
+                if source is None:
+                    log.info(
+                        "progress: %d messages and %d events stored, %d rejected",
+                        c.messages, c.events, c.dead_letters,
+                    )  # fmt: skip
+                    continue
+                irc = source.stats()
                 log.info(
                     "progress: %d/%d channels joined, %d lines received, %d messages and %d events "
                     "stored, %d rejected, %d reconnects",
@@ -244,23 +285,32 @@ def up_cmd(
                 )  # fmt: skip
 
         def start() -> None:
-            capture.start()
+            if source is not None:
+                capture.start()
             threading.Thread(target=report_progress, name="progress", daemon=True).start()
 
         def stop() -> None:
             stopping.set()
-            asyncio.run_coroutine_threadsafe(source.stop(), loop).result(timeout=60)
-            loop.call_soon_threadsafe(loop.stop)
-            capture.join(timeout=10)
+            if source is not None:
+                asyncio.run_coroutine_threadsafe(source.stop(), loop).result(timeout=60)
+                loop.call_soon_threadsafe(loop.stop)
+                capture.join(timeout=10)
             if capture_failed:
                 console.print(f"[red]capture failed:[/red] {capture_failed[0]}")
+            if publisher is not None:
+                publisher.close(60)
             counters = ingest.finish(timeout=120)
             out.print(
                 f"stored {counters.messages} messages and {counters.events} events, "
                 f"rejected {counters.dead_letters}"
             )
 
-        out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")
+        if logins:
+            out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")
+        if settings.kafka_brokers:
+            out.print(
+                f"chat dataflow reading Kafka {settings.kafka_brokers} (recovery in {settings.recovery_dir})"
+            )
         _serve(settings, before=start, after=stop)
 
     guard(run)

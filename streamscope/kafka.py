@@ -1,0 +1,158 @@
+"""Kafka plumbing shared by producers and dataflows: client settings, topic creation, record codecs.
+
+The wire format of each topic is the contract in :mod:`streamscope.topics`. A raw IRC line travels
+as its UTF-8 bytes with the channel login as key, the receive time as the Kafka timestamp and the
+capturing source in a ``source`` header; decoding is strict, so a message that is not what the
+contract says becomes a dead letter with its reason instead of a silently altered line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from streamscope.records import RawEvent, RawLine
+from streamscope.topics import Topic
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, bytes | str | None]]
+
+
+class KafkaSetupError(RuntimeError):
+    """Kafka is not reachable or refused to create the topics (said in one sentence)."""
+
+
+def topic_name(topic: Topic, prefix: str = "") -> str:
+    """The Kafka topic name of ``topic`` for a deployment using ``prefix`` (tests, tenants)."""
+    return f"{prefix}{topic.name}"
+
+
+def ensure_topics(
+    brokers: str, topics: Iterable[Topic], *, prefix: str = "", timeout_s: float = 30.0
+) -> list[str]:
+    """Create the topics that are missing (partitions and retention from the contract).
+
+    Existing topics are left exactly as they are. Returns the names created. Raises
+    :class:`KafkaSetupError` when the brokers do not answer within ``timeout_s``.
+    """
+    admin = AdminClient({"bootstrap.servers": brokers})
+    try:
+        existing = set(admin.list_topics(timeout=timeout_s).topics)
+    except KafkaException as exc:
+        raise KafkaSetupError(f"Kafka at {brokers} did not answer within {timeout_s:.0f}s ({exc})") from None
+    wanted = {topic_name(t, prefix): t for t in topics}
+    missing = [
+        NewTopic(
+            name,
+            num_partitions=t.partitions,
+            replication_factor=-1,  # the broker's default.replication.factor
+            config={"retention.ms": str(t.retention_ms)},
+        )
+        for name, t in wanted.items()
+        if name not in existing
+    ]
+    created: list[str] = []
+    if not missing:
+        return created
+    for name, future in admin.create_topics(missing, operation_timeout=timeout_s).items():
+        try:
+            future.result(timeout=timeout_s)
+            created.append(name)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):  # another process won the race: fine
+                raise KafkaSetupError(f"could not create Kafka topic {name}: {exc}") from None
+    _wait_for_leaders(admin, created, timeout_s)
+    log.info("created Kafka topics: %s", ", ".join(created))
+    return created
+
+
+def _wait_for_leaders(admin: AdminClient, names: Sequence[str], timeout_s: float) -> None:
+    # A created topic is not usable until every partition has a leader.
+    deadline = time.monotonic() + timeout_s
+    pending = list(names)
+    while pending:
+        topics = admin.list_topics(timeout=timeout_s).topics
+        pending = [
+            n
+            for n in pending
+            if n not in topics
+            or topics[n].error is not None
+            or not topics[n].partitions
+            or any(p.leader < 0 for p in topics[n].partitions.values())
+        ]
+        if pending and time.monotonic() > deadline:
+            raise KafkaSetupError(f"Kafka topics without a leader after {timeout_s:.0f}s: {pending}")
+        if pending:
+            time.sleep(0.05)
+
+
+@dataclass(frozen=True, slots=True)
+class WireMessage:
+    """One Kafka message as produced: ``timestamp`` is Unix epoch ms (the record's receive time)."""
+
+    key: bytes
+    value: bytes
+    timestamp: int
+    headers: Headers
+
+
+def encode_line(record: RawLine) -> WireMessage:
+    """A raw IRC line as a message of :data:`streamscope.topics.IRC_RAW`."""
+    return WireMessage(
+        record.channel.encode(),
+        record.line.encode(),
+        record.received_at,
+        [("source", record.source.encode())],
+    )
+
+
+def encode_event(record: RawEvent) -> WireMessage:
+    """An EventSub frame or Helix envelope as a message of its JSON topic."""
+    return WireMessage(
+        record.channel.encode(),
+        record.payload.encode(),
+        record.received_at,
+        [("source", record.source.encode()), ("subscription-type", record.kind.encode())],
+    )
+
+
+def header(headers: Headers | None, name: str, default: str = "") -> str:
+    """The first header called ``name``, decoded (``default`` when absent or not UTF-8)."""
+    for key, value in headers or ():
+        if key == name and value is not None:
+            if isinstance(value, str):
+                return value
+            try:
+                return value.decode()
+            except UnicodeDecodeError:
+                return default
+    return default
+
+
+def decode_line(key: bytes | None, value: bytes | None, timestamp: int, headers: Headers | None) -> RawLine:
+    """The :class:`RawLine` a message of :data:`streamscope.topics.IRC_RAW` carries.
+
+    Raises ``ValueError`` with the reason when the message breaks the contract (no value, not
+    UTF-8, more than one line, no timestamp).
+    """
+    if value is None:
+        raise ValueError("message has no value (a tombstone); expected one raw IRC line")
+    try:
+        line = value.decode()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"value is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if "\n" in line or "\r" in line:
+        raise ValueError("value holds more than one line; expected exactly one raw IRC line")
+    if timestamp <= 0:
+        raise ValueError("message has no timestamp; expected the receive time as CreateTime")
+    try:
+        channel = (key or b"").decode()
+    except UnicodeDecodeError:
+        raise ValueError("key is not UTF-8; expected the channel login") from None
+    return RawLine(channel, line, timestamp, header(headers, "source", "kafka"))
