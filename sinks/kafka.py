@@ -50,7 +50,7 @@ class KafkaPublisher(Generic[R]):
         source: str = "",
         config: dict[str, str | int] | None = None,
     ) -> None:
-        conf: dict[str, str | int | Callable[..., None]] = {
+        conf: dict[str, object] = {
             "bootstrap.servers": brokers,
             "client.id": client_id,
             "enable.idempotence": True,
@@ -62,6 +62,7 @@ class KafkaPublisher(Generic[R]):
             "queue.buffering.max.kbytes": buffer_kbytes,
             "message.timeout.ms": 0,  # never expire: a broker outage is waited out, not dropped
             "error_cb": self._on_error,
+            "logger": logging.getLogger("librdkafka"),  # not raw lines on stderr
         }
         conf.update(config or {})
         self._producer = Producer(conf)

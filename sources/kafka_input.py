@@ -96,12 +96,13 @@ class KafkaInput(FixedPartitionedSource[KafkaBatch, int]):
                 f"the recovery store was written for topic {topic}, not {self._topic}: "
                 "use a fresh recovery directory for a different topic"
             )
-        config: dict[str, str | int] = {
+        config: dict[str, object] = {
             "bootstrap.servers": self._brokers,
             "group.id": "streamscope-unused",  # required by librdkafka; positions live in recovery
             "enable.auto.commit": False,
             "enable.partition.eof": False,
             "fetch.max.bytes": 64 * 1024 * 1024,
+            "logger": logging.getLogger("librdkafka"),  # not raw lines on stderr
             **self._config,
         }
         start = resume_state if resume_state is not None else self._start
@@ -113,7 +114,7 @@ class KafkaInput(FixedPartitionedSource[KafkaBatch, int]):
 class _KafkaPartition(StatefulSourcePartition[KafkaBatch, int]):
     def __init__(
         self,
-        config: dict[str, str | int],
+        config: dict[str, object],
         topic: str,
         partition: int,
         start: int,
@@ -134,7 +135,6 @@ class _KafkaPartition(StatefulSourcePartition[KafkaBatch, int]):
         self._last_emit = time.monotonic()
         self._idle = False
         self._lag_at = 0.0
-        self._lag = metrics.CONSUMER_LAG.labels(topic=topic, partition=str(partition))
 
     def next_batch(self) -> list[KafkaBatch]:
         if self._stop is not None and self._stop.is_set():
@@ -180,12 +180,21 @@ class _KafkaPartition(StatefulSourcePartition[KafkaBatch, int]):
         return []
 
     def _report_lag(self) -> None:
+        # The high watermark the last fetch response carried: no request, never blocks the flow.
+        # Until a fetch reported one (and a position is known) there is no lag series at all, so a
+        # dashboard never reads "0 behind" for a partition that has not been measured.
         try:
-            _, high = self._consumer.get_watermark_offsets(self._tp, timeout=0.5, cached=False)
+            low, high = self._consumer.get_watermark_offsets(self._tp, cached=True)
         except Exception:  # the broker may be away; lag is only a metric
             return
-        position = self._next if self._next >= 0 else high
-        self._lag.set(max(0, high - position))
+        position = self._next
+        if position < 0:  # nothing read yet: the symbolic start resolves to a watermark
+            position = low if position == OFFSET_BEGINNING else high
+        if position < 0 or high < 0:
+            return
+        metrics.CONSUMER_LAG.labels(topic=self._tp.topic, partition=str(self._tp.partition)).set(
+            max(0, high - position)
+        )
 
     def next_awake(self) -> datetime | None:
         # consume() already waited poll_timeout_s when idle; at full speed poll again at once.

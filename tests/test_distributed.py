@@ -206,3 +206,77 @@ def test_source_and_pipeline_commands_need_brokers(tmp_path: Path) -> None:
         )
         assert done.returncode == 2
         assert "no Kafka brokers: pass --kafka HOST:PORT or set STREAMSCOPE_KAFKA_BROKERS" in done.stderr
+
+
+def scrape(port: int) -> dict[str, float]:
+    """The process's Prometheus samples, ``name{labels}`` → value."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def wait_metrics(port: int, proc: subprocess.Popen[bytes], stack: Stack, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"process exited with {proc.returncode}:\n{stack.logs()}"
+        try:
+            scrape(port)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"no metrics on :{port}:\n{stack.logs()}")
+
+
+def test_pipeline_process_with_two_workers_survives_kill_9(stack: Stack) -> None:
+    """``streamscope pipeline chat -w 2`` alone (no API in it), killed mid-stream and restarted."""
+    expected = recorded_ids(XQCOW)
+    stored = 'ingested_lines_total{result="stored"}'
+
+    def pipeline() -> tuple[subprocess.Popen[bytes], int]:
+        port = free_port()
+        proc = stack.spawn("pipeline", "pipeline", "chat", "-w", "2", "--metrics-port", str(port))
+        wait_metrics(port, proc, stack)
+        return proc, port
+
+    proc, port = pipeline()
+    source = stack.source(XQCOW)
+    deadline = time.monotonic() + 120
+    while scrape(port).get(stored, 0) < 300:
+        assert time.monotonic() < deadline, stack.logs()
+        time.sleep(0.1)
+    kill9(proc)
+    assert source.poll() is None, "the source should still be publishing when the dataflow dies"
+
+    proc, port = pipeline()
+    assert source.wait(120) == 0, stack.logs()
+    topic = stack.env["STREAMSCOPE_KAFKA_TOPIC_PREFIX"] + "twitch.irc.raw"
+    lag_keys = [f'kafka_consumer_lag{{partition="{p}",topic="{topic}"}}' for p in range(6)]
+
+    def caught_up() -> bool:
+        samples = scrape(port)
+        return all(samples.get(k) == 0 for k in lag_keys) and samples.get(stored, 0) > 0
+
+    deadline = time.monotonic() + 120
+    while True:
+        if caught_up():
+            time.sleep(2.5)  # twice, one lag period apart: the last batches flushed and counted
+            if caught_up():
+                break
+        assert time.monotonic() < deadline, f"lag never reached 0: {scrape(port)}\n{stack.logs()}"
+        time.sleep(0.2)
+    samples = scrape(port)
+    assert samples.get("pipeline_batch_lines_count", 0) > 0
+    assert samples.get("warehouse_flush_seconds_count", 0) > 0
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 0, stack.logs()
+
+    # The warehouse is chDB: one process at a time, so the API opens it once the pipeline is gone.
+    api = stack.spawn("serve", "serve", "--port", str(stack.port))
+    stack.wait_api(api)
+    ids = stack.all_ids()
+    assert len(ids) == len(set(ids)) == len(expected)
+    assert set(ids) == set(expected)

@@ -253,7 +253,7 @@ def pipeline_chat_cmd(
 
         from pipelines import chat
         from streamscope.kafka import ensure_topics, topic_name
-        from streamscope.runtime import recovery_config
+        from streamscope.runtime import count_flush, recovery_config
         from streamscope.warehouse import connect
 
         if (process_id is None) != (addresses is None):
@@ -281,6 +281,7 @@ def pipeline_chat_cmd(
             writers=total_workers,
             batch_rows=settings.sink_batch_rows,
             flush_interval_s=settings.sink_flush_interval_s,
+            on_flush=count_flush,
         )
         out.print(
             f"chat dataflow: Kafka {settings.kafka_brokers} → {settings.clickhouse_url} "
