@@ -59,14 +59,15 @@ class ParseEnrich:
         key, records = item
         lines: list[RawLine] = []
         rejected: list[tuple[object, ...]] = []
-        for r in records:
+        for m in records:
+            key_bytes, value = m.key(), m.value()
             try:
-                lines.append(decode_line(r.key, r.value, r.timestamp, r.headers))
+                lines.append(decode_line(key_bytes, value, m.timestamp()[1], m.headers()))
             except ValueError as exc:
-                raw = (r.value or b"").decode("utf-8", "backslashreplace")
-                channel = (r.key or b"").decode("utf-8", "backslashreplace")
-                reason = f"{exc} (Kafka partition {key}, offset {r.offset})"
-                rejected.append((max(r.timestamp, 0), "kafka", channel, "decode", reason, raw))
+                raw = (value or b"").decode("utf-8", "backslashreplace")
+                channel = (key_bytes or b"").decode("utf-8", "backslashreplace")
+                reason = f"{exc} (Kafka partition {key}, offset {m.offset()})"
+                rejected.append((max(m.timestamp()[1], 0), "kafka", channel, "decode", reason, raw))
         batch = self(lines)
         batch.dead_letters.extend(rejected)
         return key, batch

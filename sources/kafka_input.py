@@ -2,12 +2,14 @@
 
 Each Kafka partition is one Bytewax input partition with its own consumer (``assign``, no consumer
 group: the position lives in Bytewax's recovery store, like Bytewax's own Kafka connector). Unlike
-that connector it emits one item per *batch* of messages — ``(partition_key, [KafkaRecord, ...])`` —
+that connector it emits one item per *batch* of messages — ``(partition_key, [Message, ...])`` —
 so the dataflow pays its per-item cost once per batch.
 
 Contract:
-* ``next_batch`` never blocks longer than ``poll_timeout_s``; when the partition is idle it emits an
-  empty batch every ``tick_s`` so time-based flushes downstream still happen.
+* ``next_batch`` never blocks longer than ``poll_timeout_s`` (0: it takes what librdkafka has already
+  fetched in the background; one worker polls all its partitions in turn, so a blocking poll on an
+  idle partition would stall the busy ones). An idle partition is polled again after 10 ms
+  (``next_awake``) and emits an empty batch every ``tick_s`` so time-based flushes downstream happen.
 * ``snapshot()`` is the offset of the next message *not yet emitted*. After a crash Bytewax resumes
   every partition from the snapshot of the last committed epoch, so messages emitted after it are
   read again: at-least-once, made effectively-once by the warehouse deduplicating on message ids.
@@ -23,33 +25,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from streamscope import metrics
-from streamscope.kafka import Headers, KafkaSetupError
+from streamscope.kafka import KafkaSetupError
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class KafkaRecord:
-    """One consumed message, detached from librdkafka (picklable, cheap)."""
-
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp: int
-    headers: Headers | None
-
-
-#: One emitted item: the input partition's key and the records read together.
-KafkaBatch = tuple[str, list[KafkaRecord]]
+#: One emitted item: the input partition's key and the messages read together, as librdkafka's own
+#: ``Message`` objects (no copy per message; they are not picklable, which is fine because the next
+#: step is a stateless map on the same worker: only its output crosses workers).
+KafkaBatch = tuple[str, list[Message]]
 
 
 class KafkaInput(FixedPartitionedSource[KafkaBatch, int]):
@@ -61,7 +52,7 @@ class KafkaInput(FixedPartitionedSource[KafkaBatch, int]):
         topic: str,
         *,
         batch_size: int = 5000,
-        poll_timeout_s: float = 0.05,
+        poll_timeout_s: float = 0.0,
         tick_s: float = 0.5,
         start: str = "earliest",
         stop: threading.Event | None = None,
@@ -140,36 +131,15 @@ class _KafkaPartition(StatefulSourcePartition[KafkaBatch, int]):
         if self._stop is not None and self._stop.is_set():
             raise StopIteration
         msgs = self._consumer.consume(self._batch_size, self._poll_timeout)
-        records: list[KafkaRecord] = []
-        for msg in msgs:
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    continue
-                if err.fatal():
-                    raise RuntimeError(f"Kafka consumer failed on {self._key}: {err.str()}")
-                log.warning("Kafka consumer error on %s (retrying): %s", self._key, err.str())
-                continue
-            _, ts = msg.timestamp()
-            offset = msg.offset()
-            assert offset is not None  # set on every message that is not an error
-            headers = msg.headers()
-            records.append(
-                KafkaRecord(
-                    msg.partition() or 0,
-                    offset,
-                    msg.key(),
-                    msg.value(),
-                    ts,
-                    list(headers.items()) if isinstance(headers, dict) else headers,
-                )
-            )
+        records = [m for m in msgs if m.error() is None]
+        if len(records) != len(msgs):
+            self._errors([m for m in msgs if m.error() is not None])
         now = time.monotonic()
         if now - self._lag_at >= 2.0:
             self._lag_at = now
             self._report_lag()
         if records:
-            self._next = records[-1].offset + 1
+            self._next = (records[-1].offset() or 0) + 1
             self._idle = False
             self._last_emit = now
             return [(self._key, records)]
@@ -178,6 +148,16 @@ class _KafkaPartition(StatefulSourcePartition[KafkaBatch, int]):
             self._last_emit = now
             return [(self._key, [])]
         return []
+
+    def _errors(self, msgs: list[Message]) -> None:
+        for msg in msgs:
+            err = msg.error()
+            assert err is not None
+            if err.code() == KafkaError._PARTITION_EOF:
+                continue
+            if err.fatal():
+                raise RuntimeError(f"Kafka consumer failed on {self._key}: {err.str()}")
+            log.warning("Kafka consumer error on %s (retrying): %s", self._key, err.str())
 
     def _report_lag(self) -> None:
         # The high watermark the last fetch response carried: no request, never blocks the flow.
@@ -197,7 +177,7 @@ class _KafkaPartition(StatefulSourcePartition[KafkaBatch, int]):
         )
 
     def next_awake(self) -> datetime | None:
-        # consume() already waited poll_timeout_s when idle; at full speed poll again at once.
+        # Idle: look again in 10 ms rather than spinning; at full speed poll again at once.
         return datetime.now(timezone.utc) + timedelta(milliseconds=10) if self._idle else None
 
     def snapshot(self) -> int:

@@ -22,6 +22,8 @@ from streamscope.topics import Topic
 log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes | str | None]]
+#: Headers as confluent-kafka hands them out (a list of pairs; a dict when built by hand).
+AnyHeaders = Headers | dict[str, bytes | str | None]
 
 
 class KafkaSetupError(RuntimeError):
@@ -122,9 +124,10 @@ def encode_event(record: RawEvent) -> WireMessage:
     )
 
 
-def header(headers: Headers | None, name: str, default: str = "") -> str:
+def header(headers: AnyHeaders | None, name: str, default: str = "") -> str:
     """The first header called ``name``, decoded (``default`` when absent or not UTF-8)."""
-    for key, value in headers or ():
+    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    for key, value in pairs:
         if key == name and value is not None:
             if isinstance(value, str):
                 return value
@@ -135,7 +138,9 @@ def header(headers: Headers | None, name: str, default: str = "") -> str:
     return default
 
 
-def decode_line(key: bytes | None, value: bytes | None, timestamp: int, headers: Headers | None) -> RawLine:
+def decode_line(
+    key: bytes | None, value: bytes | None, timestamp: int, headers: AnyHeaders | None
+) -> RawLine:
     """The :class:`RawLine` a message of :data:`streamscope.topics.IRC_RAW` carries.
 
     Raises ``ValueError`` with the reason when the message breaks the contract (no value, not
