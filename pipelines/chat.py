@@ -26,6 +26,7 @@ from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
 
 from sinks.clickhouse import ClickHouseEpochSink, ClickHouseSink, FlushReport
+from sinks.kafka import DeadLetterTopic
 from sources.bus_input import BusInput
 from sources.kafka_input import KafkaBatch, KafkaInput
 from streamscope import metrics, topics
@@ -45,8 +46,11 @@ class ParseEnrich:
     cache is only an optimisation of enrichment: losing it on restart loses nothing stored.
     """
 
-    def __init__(self, channel_ids: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, channel_ids: dict[str, int] | None = None, dead_letter_topic: DeadLetterTopic | None = None
+    ) -> None:
         self.channel_ids: dict[str, int] = channel_ids if channel_ids is not None else {}
+        self._dead_letter_topic = dead_letter_topic
         self._lock = threading.Lock()
 
     def __call__(self, lines: Sequence[RawLine]) -> RowBatch:
@@ -68,6 +72,12 @@ class ParseEnrich:
                 channel = (key_bytes or b"").decode("utf-8", "backslashreplace")
                 reason = f"{exc} (Kafka partition {key}, offset {m.offset()})"
                 rejected.append((max(m.timestamp()[1], 0), "kafka", channel, "decode", reason, raw))
+                if self._dead_letter_topic is not None:
+                    self._dead_letter_topic.send(
+                        m.topic() or "", m.partition() or 0, m.offset() or 0, "decode", str(exc), value
+                    )
+        if rejected and self._dead_letter_topic is not None:
+            self._dead_letter_topic.flush()  # rare; copied before the batch's offsets can commit
         batch = self(lines)
         batch.dead_letters.extend(rejected)
         return key, batch
@@ -93,10 +103,13 @@ def kafka_flow(
     start: str = "earliest",
     stop: threading.Event | None = None,
     on_flush: Callable[[FlushReport], None] | None = None,
+    dead_letter_topic: str | None = None,
     flow_id: str = "chat",
 ) -> Dataflow:
     """The chat dataflow reading raw IRC lines from Kafka ``topic`` (distributed mode).
 
+    Messages that break the topic contract go to the warehouse's ``dead_letters`` table and, when
+    ``dead_letter_topic`` is given, are copied there too with their payload untouched.
     Run it with Bytewax recovery (``-r/-s/-b`` of ``bytewax.run``, or ``streamscope pipeline chat``)
     for effectively-once storage; ``writers`` is the number of warehouse writers (use the total
     worker count). Setting ``stop`` ends the flow after its current batches.
@@ -113,7 +126,8 @@ def kafka_flow(
     )
     flow = Dataflow(flow_id)
     raw = op.input("kafka_raw_lines", flow, source)
-    rows = op.map("decode_parse_enrich", raw, ParseEnrich().kafka_batch)
+    dead = DeadLetterTopic(brokers, dead_letter_topic) if dead_letter_topic else None
+    rows = op.map("decode_parse_enrich", raw, ParseEnrich(dead_letter_topic=dead).kafka_batch)
     op.output("warehouse", rows, sink)
     return flow
 
@@ -130,6 +144,7 @@ def flow(settings: Settings | None = None) -> Dataflow:
         writers=settings.pipeline_workers,
         batch_rows=settings.sink_batch_rows,
         flush_interval_s=settings.sink_flush_interval_s,
+        dead_letter_topic=topic_name(topics.DEAD_LETTERS, settings.kafka_topic_prefix),
     )
 
 

@@ -16,12 +16,14 @@ Contract of :class:`KafkaPublisher`:
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
 from streamscope import metrics
@@ -164,3 +166,45 @@ class KafkaPublisher(Generic[R]):
     def close(self, timeout_s: float | None = None) -> int:
         """Flush; returns how many messages were still undelivered when it gave up."""
         return self.flush(timeout_s)
+
+
+class DeadLetterTopic:
+    """Copies records a dataflow could not decode to the dead-letter topic, payload untouched.
+
+    Value: JSON ``{"topic", "partition", "offset", "stage", "reason", "payload"}`` with the payload
+    as text, or base64 (and ``"payload_encoding": "base64"``) when it is not UTF-8; key: the topic the
+    record came from (:data:`streamscope.topics.DEAD_LETTERS`). Delivery is at-least-once: after a
+    crash a re-read record is dead-lettered again (the warehouse table is where they are counted).
+    """
+
+    def __init__(self, brokers: str, topic: str) -> None:
+        self._topic = topic
+        self._producer = Producer(
+            {
+                "bootstrap.servers": brokers,
+                "enable.idempotence": True,
+                "message.timeout.ms": 0,
+                "logger": logging.getLogger("librdkafka"),
+            }
+        )
+
+    def send(
+        self, source_topic: str, partition: int, offset: int, stage: str, reason: str, payload: bytes | None
+    ) -> None:
+        doc: dict[str, object] = {
+            "topic": source_topic,
+            "partition": partition,
+            "offset": offset,
+            "stage": stage,
+            "reason": reason,
+        }
+        try:
+            doc["payload"] = None if payload is None else payload.decode()
+        except UnicodeDecodeError:
+            doc["payload"] = base64.b64encode(payload or b"").decode()
+            doc["payload_encoding"] = "base64"
+        self._producer.produce(self._topic, orjson.dumps(doc), source_topic.encode())
+        self._producer.poll(0)
+
+    def flush(self, timeout_s: float = 30.0) -> int:
+        return int(self._producer.flush(timeout_s))

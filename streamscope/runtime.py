@@ -174,6 +174,7 @@ class KafkaIngest:
                 flush_interval_s=s.sink_flush_interval_s,
                 stop=self._stop,
                 on_flush=self._on_flush,
+                dead_letter_topic=topic_name(topics.DEAD_LETTERS, s.kafka_topic_prefix),
             )
             run_main(
                 flow,

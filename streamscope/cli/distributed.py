@@ -282,6 +282,7 @@ def pipeline_chat_cmd(
             batch_rows=settings.sink_batch_rows,
             flush_interval_s=settings.sink_flush_interval_s,
             on_flush=count_flush,
+            dead_letter_topic=topic_name(topics.DEAD_LETTERS, settings.kafka_topic_prefix),
         )
         out.print(
             f"chat dataflow: Kafka {settings.kafka_brokers} → {settings.clickhouse_url} "

@@ -8,16 +8,18 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pipelines import chat
 from sinks.kafka import KafkaPublisher
@@ -60,7 +62,15 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 60) ->
 class KafkaFlow:
     """The Kafka chat flow on a thread with recovery in ``tmp``; ``stop()`` ends it cleanly."""
 
-    def __init__(self, broker: KafkaBroker, topic: str, client: Client, url: str, tmp: Path) -> None:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        topic: str,
+        client: Client,
+        url: str,
+        tmp: Path,
+        dead_letter_topic: str | None = None,
+    ) -> None:
         self.stop_event = threading.Event()
         database = client.database
         from streamscope.warehouse import connect
@@ -72,6 +82,7 @@ class KafkaFlow:
             batch_rows=500,
             flush_interval_s=0.1,
             stop=self.stop_event,
+            dead_letter_topic=dead_letter_topic,
         )
         config = recovery_config(Settings(recovery_dir=str(tmp / "recovery")), "chat")
         self.errors: list[BaseException] = []
@@ -166,7 +177,10 @@ def test_poison_messages_are_dead_lettered_and_the_flow_goes_on(
             producer.produce(raw_topic, value, key, partition=0, timestamp=ts + i)
     assert producer.flush(30) == 0
 
-    flow = KafkaFlow(kafka_broker, raw_topic, warehouse, warehouse_url, tmp_path)
+    prefix = raw_topic[: -len(topics.IRC_RAW.name)]
+    ensure_topics(kafka_broker.bootstrap, [topics.DEAD_LETTERS], prefix=prefix)
+    dlq = topic_name(topics.DEAD_LETTERS, prefix)
+    flow = KafkaFlow(kafka_broker, raw_topic, warehouse, warehouse_url, tmp_path, dead_letter_topic=dlq)
     wait_for(
         lambda: (
             warehouse.query("SELECT count() FROM chat_messages").result_rows[0][0] == 50
@@ -184,6 +198,23 @@ def test_poison_messages_are_dead_lettered_and_the_flow_goes_on(
     assert sample("dead_letters_total", {"stage": "decode"}) - decode_before == 3
     stored = warehouse.query("SELECT count(), uniqExact(message_id) FROM chat_messages FINAL").result_rows
     assert stored == [(50, 50)]
+
+    consumer = Consumer({"bootstrap.servers": kafka_broker.bootstrap, "group.id": "dlq"})
+    consumer.assign([TopicPartition(dlq, 0, 0)])
+    copies = [orjson.loads(m.value()) for m in consumer.consume(10, 10.0)]
+    consumer.close()
+    assert [(c["topic"], c["partition"], c["stage"]) for c in copies] == [(raw_topic, 0, "decode")] * 3
+    assert [c["offset"] for c in copies] == [11, 22, 33]  # after 11, 21 and 31 good lines
+    assert (
+        base64.b64decode(copies[0]["payload"]) == poison[0][1] and copies[0]["payload_encoding"] == "base64"
+    )
+    assert copies[1]["payload"] == (poison[1][1] or b"").decode() and "payload_encoding" not in copies[1]
+    assert copies[2]["payload"] is None
+    assert copies[0]["reason"].startswith("value is not UTF-8 (invalid start byte at byte ")
+    assert [c["reason"] for c in copies[1:]] == [
+        "value holds more than one line; expected exactly one raw IRC line",
+        "message has no value (a tombstone); expected one raw IRC line",
+    ]
 
 
 def test_the_flow_resumes_from_its_snapshot_after_a_clean_stop(
