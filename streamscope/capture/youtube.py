@@ -9,8 +9,10 @@ blocking iterator from a worker thread into the event loop.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
+import uuid
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any
 
@@ -47,7 +49,9 @@ def item_message(item: Mapping[str, Any], channel: str, received_at: int) -> Fil
     * Paid messages and stickers: ``system_message`` is the amount as shown (``$9.99``);
       memberships: the header (``New member``).
     * ``deleted_message`` → ``delete_message`` with ``target.message_id``; ``ban_user`` → ``ban``
-      with ``target.name`` the banned channel id.
+      with ``target.name`` the banned channel id. Their ``message`` is "" (YouTube sends the
+      placeholder "[message deleted]", not the text) and, having no id of their own, their
+      ``message_id`` is a UUID derived from the item's content (the same item gives the same id).
     * ``emotes`` are located in the text by their name (chat-downloader writes an emoji's shortcut
       into the message text in its place).
     """
@@ -70,11 +74,12 @@ def item_message(item: Mapping[str, Any], channel: str, received_at: int) -> Fil
     elif message_type == "ban":
         target = {"id": None, "name": author.name, "message_id": None}
         author = Author(None, "", "")
-    text = str(item.get("message") or "")
+    # YouTube's "[message deleted]" is a placeholder, not the deleted text (which it does not send).
+    text = "" if target is not None else str(item.get("message") or "")
     money = item.get("money") or {}
     system = money.get("text") or item.get("header_secondary_text") or item.get("header_primary_text")
     timestamp = item.get("timestamp")
-    message_id = item.get("message_id") or item.get("target_message_id") or ""
+    message_id = item.get("message_id") or _derived_id(item)
     return FileMessage(
         message_id=str(message_id),
         message=text,
@@ -86,6 +91,13 @@ def item_message(item: Mapping[str, Any], channel: str, received_at: int) -> Fil
         emotes=_emotes(text, item.get("emotes") or []),
         system_message=str(system) if system else None,
         target=target,
+    )
+
+
+def _derived_id(item: Mapping[str, Any]) -> str:
+    """A stable id for an item YouTube gives none (deletions, bans): a UUID of its content."""
+    return str(
+        uuid.uuid5(uuid.NAMESPACE_URL, "youtube-item:" + json.dumps(item, sort_keys=True, default=str))
     )
 
 

@@ -415,3 +415,14 @@ async def test_a_deleted_vod_fails_the_job_with_the_reason(make_api: MakeApi) ->
     assert s["error"] == "Twitch has no video 999 (deleted, expired or never existed)"
     res = await api.get(f"/download/{job_id}")
     assert (res.status_code, res.content) == (200, b"")
+
+
+async def test_youtube_without_chat_downloader_fails_the_job_saying_what_to_install(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "chat_downloader", None)  # what `import` sees when it is absent
+    api = await make_api()
+    job_id = await start(api, url="https://www.youtube.com/watch?v=jfKfPfyJRdk", format="txt")
+    s = await wait_for(api, job_id, ended)
+    assert (s["status"], s["messages"]) == ("failed", 0)
+    assert s["error"] == "YouTube capture needs chat-downloader: pip install 'streamscope[youtube]'"
