@@ -46,6 +46,18 @@ class BaseWriter:
     def _trailer(self) -> bytes:
         return b""
 
+    def _frame(self, records: list[bytes]) -> bytes:
+        raise NotImplementedError(f"{type(self).__name__} takes FileMessage objects only")
+
+    def write_records(self, records: list[bytes]) -> None:
+        """Append messages already encoded one per record (the format's line for one message,
+        without separators; csv rows end with CRLF) and flush: the archive export's fast path,
+        where ClickHouse builds the records (see :mod:`sinks.files.archive_sql`)."""
+        if self.closed:
+            raise ValueError("write to a closed writer")
+        self._emit(self._frame(records) if records else b"")
+        self.messages_written += len(records)
+
     def close(self) -> None:
         """Write the trailer (if the format has one) and flush; ``fp`` stays open (caller's)."""
         if self.closed:
@@ -61,6 +73,9 @@ class JsonlWriter(BaseWriter):
         dumps, opt = orjson.dumps, orjson.OPT_APPEND_NEWLINE
         return b"".join([dumps(m.to_dict(), option=opt) for m in messages])
 
+    def _frame(self, records: list[bytes]) -> bytes:
+        return b"\n".join(records) + b"\n"
+
 
 class JsonWriter(BaseWriter):
     """One JSON array of objects, one object per line: ``[\\n{...},\\n{...}\\n]\\n``."""
@@ -74,6 +89,9 @@ class JsonWriter(BaseWriter):
 
     def _trailer(self) -> bytes:
         return b"[]\n" if self.messages_written == 0 else b"\n]\n"
+
+    def _frame(self, records: list[bytes]) -> bytes:
+        return (b"[\n" if self.messages_written == 0 else b",\n") + b",\n".join(records)
 
 
 class CsvWriter(BaseWriter):
@@ -94,6 +112,11 @@ class CsvWriter(BaseWriter):
 
     def _trailer(self) -> bytes:
         return b"" if self._header else self._encode([])
+
+    def _frame(self, records: list[bytes]) -> bytes:
+        head = b"" if self._header else ",".join(CSV_COLUMNS).encode() + b"\r\n"
+        self._header = True
+        return head + b"".join(records)
 
 
 def txt_line(m: FileMessage) -> str:
@@ -127,6 +150,9 @@ class TxtWriter(BaseWriter):
 
     def _encode(self, messages: list[FileMessage]) -> bytes:
         return "".join([txt_line(m) + "\n" for m in messages]).encode()
+
+    def _frame(self, records: list[bytes]) -> bytes:
+        return b"\n".join(records) + b"\n"
 
 
 class IrcWriter(BaseWriter):
