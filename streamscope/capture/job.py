@@ -11,8 +11,8 @@ from typing import Any
 from sinks.files import EXTENSIONS
 from streamscope.capture.urls import Target
 
+#: Job states before the end; a job then ends "finished", "failed" or "cancelled".
 ACTIVE = ("queued", "running")
-ENDED = ("finished", "failed", "cancelled")
 #: Formats whose file may be read while the job runs (each write leaves whole lines).
 READABLE_WHILE_RUNNING = ("jsonl", "txt")
 #: Formats with one record per line (csv: per row), which recovery can recount and trim.

@@ -176,15 +176,15 @@ async def test_timeout_ends_the_job_with_every_message_received(
     make_api: MakeApi, twitch_irc_server: TwitchIrcServer
 ) -> None:
     api = await make_api()
-    job_id = await start(api, url="https://www.twitch.tv/xqcow", format="jsonl", timeout=4)
+    job_id = await start(api, url="https://www.twitch.tv/xqcow", format="jsonl", timeout=5)
     await connections_on(twitch_irc_server, "xqcow", 1)
     await twitch_irc_server.play(LINES[:400], lines_per_frame=25)
     want = expected(LINES[:400])
     running = await wait_for(api, job_id, lambda s: s["messages"] == len(want) or ended(s))
-    assert running["status"] == "running"  # all 400 lines arrived well within the 4 s
+    assert running["status"] == "running"  # all 400 lines arrived well within the 5 s
     s = await wait_for(api, job_id, ended)
     assert (s["status"], s["stop_reason"], s["messages"]) == ("finished", "timeout", len(want))
-    assert s["elapsed"] >= 4
+    assert s["elapsed"] >= 5
     assert s["rate"] == pytest.approx(len(want) / s["elapsed"], rel=0.01)
     res = await api.get(f"/download/{job_id}")
     assert_file("jsonl", res.content, want)
@@ -317,7 +317,6 @@ async def test_a_job_cut_off_by_a_crash_is_failed_after_restart_with_its_prefix(
             await twitch_irc_server.play(LINES[:600], lines_per_frame=25)
             want = expected(LINES[:600])
             await wait_for(served, job_id, lambda s: s["messages"] == len(want))
-            await asyncio.sleep(1.5)  # the running job's metadata is saved about once a second
     finally:
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
