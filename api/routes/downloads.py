@@ -41,7 +41,9 @@ class DownloadRequest(BaseModel):
     format: str = Field("json", description=f"File format: {', '.join(CAPTURE_FORMATS)}.")
     max_messages: int | None = Field(None, description="Stop after this many messages (at least 1).")
     timeout: float | None = Field(
-        None, description="Stop after this many seconds (at most 7200, the default: 2 h)."
+        None,
+        description="Stop after this many seconds of capture, counted from when the job starts running "
+        "(at most the server's limit, 7200 s unless configured; that limit is also the default).",
     )
 
 

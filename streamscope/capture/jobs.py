@@ -33,7 +33,7 @@ from pathlib import Path
 
 from sinks.files import CAPTURE_FORMATS, EXTENSIONS
 from streamscope.capture.job import ACTIVE, LINE_FORMATS, Job, recount
-from streamscope.capture.session import Progress, Runner, capture
+from streamscope.capture.session import Progress, capture
 from streamscope.capture.urls import Target, resolve
 from streamscope.settings import Settings
 
@@ -59,7 +59,6 @@ class JobManager:
         max_concurrent: int | None = None,
         max_timeout_s: float | None = None,
         retention_s: float | None = None,
-        runners: dict[str, Runner] | None = None,
     ) -> None:
         self.dir = Path(jobs_dir)  # created by the first submit(), so merely serving creates nothing
         self.settings = settings
@@ -68,7 +67,6 @@ class JobManager:
         self.max_concurrent = max_concurrent or settings.capture_max_concurrent
         self.max_timeout_s = max_timeout_s or settings.capture_max_timeout_s
         self.retention_s = retention_s or settings.capture_retention_s
-        self._runners = runners or {}
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._progress: dict[str, Progress] = {}
@@ -237,7 +235,6 @@ class JobManager:
                         timeout_s=job.timeout,
                         progress=progress,
                         on_batch=on_batch,
-                        runner=self._runners.get(job.kind),
                     )
             self._end(job, "finished", stop_reason=reason)
         except asyncio.CancelledError:
