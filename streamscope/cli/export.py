@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, BinaryIO
 
 import typer
+from clickhouse_connect.driver.exceptions import ClickHouseError
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from streamscope.cli.common import ClickHouseUrl, CliError, Database, app, console, guard, settings_from
@@ -105,7 +106,11 @@ def _export(
             bar.update(task, rows=rows, rate=rows / elapsed if elapsed else 0.0, mb=size / 1e6)
 
         export = ArchiveExport(client, query, fmt, on_block=on_block)
-        _copy(export.chunks(), fp)
+        try:
+            _copy(export.chunks(), fp)
+        except ClickHouseError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CliError(f"the export stopped after {export.rows} messages: {first}") from None
     where = "stdout" if output == "-" else str(target)
     console.print(f"exported {export.rows} messages ({export.bytes:,} bytes) to {where}")
 
