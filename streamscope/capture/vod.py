@@ -19,6 +19,7 @@ a JSON array of operations POSTed with a ``Client-ID`` header, each operation a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,22 @@ CLIP_QUERY = (
     '{ clip(slug: "%s") { broadcaster { id login } video { id createdAt } createdAt durationSeconds '
     "videoOffsetSeconds title url slug } }"
 )
+
+
+#: Twitch's global cheermote prefixes (TwitchDownloader's list, plus PogChamp): a word like ``Cheer100``
+#: in a replayed message is a cheer of 100 bits. GQL does not say, so this is how bits are known.
+_CHEER = re.compile(
+    r"(?<!\S)(?:Cheer|BibleThump|cheerwhal|Corgo|Scoops|uni|ShowLove|Party|SeemsGood|Pride|Kappa|FrankerZ|"
+    r"HeyGuys|DansGame|EleGiggle|TriHard|Kreygasm|4Head|SwiftRage|NotLikeThis|FailFish|VoHiYo|PJSalt|"
+    r"MrDestructoid|bday|RIPCheer|Shamrock|DoodleCheer|BitBoss|Streamlabs|Muxy|HolidayCheer|Goal|Anon|"
+    r"PogChamp|Charity)([1-9][0-9]*)(?!\S)",
+    re.IGNORECASE,
+)
+
+
+def cheered_bits(text: str) -> int:
+    """Bits cheered in ``text``: the sum of its cheermote words (Twitch sums every one)."""
+    return sum(int(m.group(1)) for m in _CHEER.finditer(text))
 
 
 class ReplayUnavailable(Exception):
@@ -65,7 +82,8 @@ def comment_message(node: Mapping[str, Any], channel: str, channel_id: int | Non
     The text is the concatenation of the fragments; each fragment with an ``emote`` is one emote
     whose ``start``/``end`` are its inclusive code-point offsets in that text (what the IRC
     ``emotes`` tag would say). A null ``commenter`` (deleted account) gives an author with no id and
-    empty names. GQL says nothing of /me or bits, so ``is_action`` is false and ``bits`` 0.
+    empty names. GQL says nothing of /me, so ``is_action`` is false; ``bits`` is summed from the
+    cheermote words of the text (:func:`cheered_bits`), as TwitchDownloader estimates them.
     """
     message = node.get("message") or {}
     parts: list[str] = []
@@ -83,9 +101,10 @@ def comment_message(node: Mapping[str, Any], channel: str, channel_id: int | Non
     commenter = node.get("commenter") or {}
     badges = [{"name": b["setID"], "version": str(b["version"])} for b in message.get("userBadges") or []]
     author_id = commenter.get("id")
+    text = "".join(parts)
     return FileMessage(
         message_id=str(node["id"]),
-        message="".join(parts),
+        message=text,
         timestamp=parse_time_ms(node["createdAt"]),
         message_type="text_message",
         channel=channel,
@@ -98,6 +117,7 @@ def comment_message(node: Mapping[str, Any], channel: str, channel_id: int | Non
             message.get("userColor") or None,
         ),
         emotes=emotes,
+        bits=cheered_bits(text),
     )
 
 

@@ -12,13 +12,19 @@ import pytest
 from streamscope.capture import Progress, capture, resolve
 from streamscope.capture.vod import HASHES, ReplayUnavailable
 from streamscope.settings import Settings
-from tests.data import XQCOW
+from tests.data import FIXTURES, XQCOW
 from tests.fixtures.twitch_gql_server import TwitchGqlServer
 from tests.fixtures.twitch_irc_server import load_lines
 from tests.streamscope.capture.oracle import privmsg, read_file
 
 LINES = load_lines(XQCOW)
 PRIVMSGS = [line for line in LINES if " PRIVMSG " in line]
+FIXTURE_PRIVMSGS = [
+    line
+    for path in sorted(FIXTURES.glob("*.log"))
+    for line in load_lines(path)
+    if " PRIVMSG " in line and all(f"{t}=" in line for t in (";id", "user-id", "tmi-sent-ts"))
+]
 START_MS = min(privmsg(line)["timestamp"] for line in PRIVMSGS)
 
 
@@ -109,3 +115,22 @@ async def test_an_empty_json_file_is_still_valid_json_when_the_replay_fails(gql:
     with pytest.raises(ReplayUnavailable):
         await capture(resolve("https://www.twitch.tv/videos/1"), "json", fp, Settings(twitch_gql_url=gql.url))
     assert json.loads(fp.getvalue()) == []
+
+
+#: Cheers Twitch's GQL replay cannot reveal: a sponsored campaign's and channels' own cheermotes.
+NOT_GLOBAL = ("Subway", "firstCheer", "shared9Cheer")
+
+
+async def test_bits_are_summed_from_global_cheermote_words(twitch_gql_server: TwitchGqlServer) -> None:
+    """Every PRIVMSG of the fixtures that cheered: GQL drops the ``bits`` tag; the words tell."""
+    cheers = [line for line in FIXTURE_PRIVMSGS if ";bits=" in line]
+    assert len(cheers) > 40
+    twitch_gql_server.add_video("7", "pajlada", "11148817", cheers)
+    data, _, _ = await run(twitch_gql_server, "https://www.twitch.tv/videos/7", "json")
+    got = {m["message_id"]: m for m in json.loads(data)}
+    for line in cheers:
+        tags = dict(t.partition("=")[::2] for t in line[1:].split(" ", 1)[0].split(";"))
+        text = privmsg(line)["message"]
+        want = 0 if text.startswith(NOT_GLOBAL) else int(tags["bits"])
+        assert got[tags["id"]]["bits"] == want, text
+    assert sum(m["bits"] for m in got.values()) > 1000
