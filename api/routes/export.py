@@ -3,15 +3,21 @@
 The body is streamed block by block from ClickHouse (:class:`sinks.files.archive.ArchiveExport`,
 the same code path as ``streamscope export``), so memory stays flat whatever the size. Parameters are
 checked before the first byte is sent: a bad format, time or user is a 400, an unknown channel a
-404, all with the ``{"error": ...}`` shape. The warehouse client is held for the whole stream.
+404, all with the ``{"error": ...}`` shape.
+
+With embedded chDB the export opens a client handle of its own (chDB allows any number of handles
+on the process's one engine), so other requests go on while a file streams to a slow reader; with a
+ClickHouse server the shared client is held for the whole stream (other requests wait).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
+from clickhouse_connect.driver.client import Client
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
@@ -22,6 +28,7 @@ from api.params import time_range
 from api.routes.channels import ChannelParam, EndParam, StartParam, UserParam, _user
 from sinks.files import CONTENT_TYPES, EXTENSIONS, FORMATS
 from sinks.files.archive import ArchiveExport, ArchiveQuery
+from streamscope.warehouse import connect
 
 router = APIRouter(prefix="/v1/channels", tags=["export"])
 
@@ -47,8 +54,24 @@ def export_filename(channel: str, fmt: str, start_ms: int | None, end_ms: int | 
     return f"{channel}_{file_stamp(start_ms, 'begin')}_{file_stamp(end_ms, 'latest')}{EXTENSIONS[fmt]}"
 
 
+@contextmanager
+def export_client(warehouse: Warehouse) -> Iterator[Client]:
+    """The client an export streams on: a handle of its own for chDB, else the shared one, held."""
+    shared = warehouse.client
+    path = getattr(shared, "path", None)  # only clickhouse-connect's chDB client has a path
+    if shared.uri.startswith("chdb://") and isinstance(path, str):
+        own = connect(f"chdb://{path}", shared.database, create=False)
+        try:
+            yield own
+        finally:
+            own.close()
+    else:
+        with warehouse.exclusive() as client:
+            yield client
+
+
 def _stream(warehouse: Warehouse, query: ArchiveQuery, fmt: str) -> Iterator[bytes]:
-    with warehouse.exclusive() as client:
+    with export_client(warehouse) as client:
         yield from ArchiveExport(client, query, fmt).chunks()
 
 

@@ -4,9 +4,11 @@ One code path serves ``GET /v1/channels/{channel}/export`` and ``streamscope exp
 :meth:`ArchiveExport.chunks` yields the file's bytes block by block. Messages are read with one
 server-side streamed query (clickhouse-connect ``query_row_block_stream``: blocks of at most
 ``max_block_size`` rows, never a list of all rows), in key order ``(sent_at, message_id)`` with
-FINAL, so duplicates are invisible and the order is the one every API page uses. Each block is
-converted to :class:`FileMessage` objects, written with :func:`open_writer` into a buffer, and
-yielded; memory is one block whatever the size of the export.
+FINAL, so duplicates are invisible and the order is the one every API page uses. For json, jsonl,
+csv and txt ClickHouse builds each message's record itself (:mod:`sinks.files.archive_sql`, byte-equal
+to the Python writers); for irc and twitchdownloader (or ``fast=False``) each block is converted to
+:class:`FileMessage` objects. Either way the block goes through the :func:`open_writer` writer into a
+buffer and is yielded; memory is one block whatever the size of the export.
 
 Moderation marks (``deleted``/``timed_out``/``banned``, the rule of :mod:`api.moderation`) come from
 one query over ``chat_events`` made before the stream starts: the channel's deletions, timeouts and

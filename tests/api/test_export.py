@@ -11,17 +11,21 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
 
+from api.deps import Warehouse
+from api.routes.export import export_client
 from sinks.files import FORMATS, FileMessage, messages_from_lines, open_writer
 from sinks.files.archive import ArchiveExport, ArchiveQuery
 from streamscope.records import RawLine
 
 Load = Callable[[Client, Any], dict[str, int]]
+XQCOW_ID = 71092938
 URL = "/v1/channels/xqcow/export"
 
 
@@ -201,3 +205,22 @@ def test_a_large_export_is_streamed_in_blocks(api: TestClient, warehouse: Client
         chunks = [len(c) for c in r.iter_raw()]
     assert len(chunks) >= 10 and max(chunks) < sum(chunks) / 5
     assert sum(chunks) > n * 40
+
+
+def test_an_export_does_not_hold_up_other_requests(
+    warehouse: Client, load: Load, xqcow_lines: list[str]
+) -> None:
+    """With chDB the export streams on a handle of its own: the API's shared client answers while
+    the export's query is still open."""
+    if not warehouse.uri.startswith("chdb://"):
+        pytest.skip("a ClickHouse server client is shared and held by design")
+    load(warehouse, xqcow_lines)
+    shared = Warehouse(warehouse)
+    with export_client(shared) as client, ThreadPoolExecutor(1) as pool:
+        assert client is not warehouse
+        chunks = ArchiveExport(client, ArchiveQuery(XQCOW_ID, "xqcow"), "jsonl").chunks()
+        first = next(chunks)  # the stream is open now
+        other = pool.submit(shared.rows, "SELECT count() FROM chat_messages FINAL")
+        assert other.result(timeout=60)[0][0] == 4933
+        rest = b"".join(chunks)
+    assert len((first + rest).splitlines()) == 4933
