@@ -8,7 +8,10 @@ dataflows already use, because chDB allows one engine per process), else one cli
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors, metrics
 from api.deps import Warehouse
 from api.routes import ROUTERS
+from streamscope.capture import JobManager
 from streamscope.settings import Settings, get_settings
 from streamscope.warehouse import connect
 
@@ -76,6 +80,13 @@ def _observe(scope: Scope, status: int, start: float) -> None:
 _INDEX = Path(__file__).with_name("static") / "index.html"
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Shutdown: running capture jobs close their files and are marked failed, not left dangling.
+    await asyncio.to_thread(app.state.captures.stop)
+
+
 def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
     """A ready app over ``client`` (or a new client for ``settings``'s warehouse)."""
     settings = settings or get_settings()
@@ -85,9 +96,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         title="streamscope",
         version="0.1.0",
         description=DESCRIPTION,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.warehouse = Warehouse(client)
+    # Capture jobs (POST /download): made here so jobs cut off by a restart are marked failed at once.
+    app.state.captures = JobManager.from_settings(settings)
     errors.install(app)
     app.add_middleware(_RequestMetrics)
     for router in ROUTERS:

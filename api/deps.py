@@ -10,7 +10,8 @@ on its thread pool, so a slow query blocks a worker thread, never the event loop
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from clickhouse_connect.driver.client import Client
@@ -35,6 +36,12 @@ class Warehouse:
             result = self.client.query(sql, parameters=dict(parameters or {}))
             names = result.column_names
             return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+
+    @contextmanager
+    def exclusive(self) -> Iterator[Client]:
+        """The client, held for a whole streamed query (an export): other queries wait."""
+        with self._lock:
+            yield self.client
 
 
 def get_warehouse(request: Request) -> Warehouse:

@@ -1,1 +1,1 @@
-"""Sinks: where pipelines write (ClickHouse; Kafka and files come with later issues)."""
+"""Sinks: where pipelines and exports write (ClickHouse; files in ``sinks.files``)."""

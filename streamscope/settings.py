@@ -64,6 +64,26 @@ class Settings(BaseSettings):
     openai_model: str | None = None
     whisper_model: str | None = None
 
+    # Capture jobs (issue 5: POST /download, streamscope capture): where jobs live, their limits, and
+    # the Twitch/YouTube endpoints the VOD runners call (settable so loopback peers can stand in).
+    jobs_dir: str = Field(
+        "./streamscope-data/jobs", description="Directory of capture jobs: one metadata JSON + file per job."
+    )
+    capture_max_concurrent: int = Field(10, ge=1, description="Capture jobs running at once; more queue.")
+    capture_max_timeout_s: float = Field(
+        7200.0, gt=0, description="Longest timeout a capture job may ask for (seed contract: 2 h)."
+    )
+    capture_retention_s: float = Field(
+        86400.0, gt=0, description="Seconds a finished job's file is kept before deletion (24 h)."
+    )
+    twitch_gql_url: str = Field(
+        "https://gql.twitch.tv/gql", description="Twitch GQL endpoint used for VOD and clip chat replay."
+    )
+    twitch_gql_client_id: str = Field(
+        "kimne78kx3ncx6brgo4mv6wki5h1ko",
+        description="Client-ID header for Twitch GQL (the public id of Twitch's web player; not a secret).",
+    )
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

@@ -16,9 +16,16 @@ from clickhouse_connect.driver.client import Client
 from streamscope.settings import get_settings
 from streamscope.warehouse import connect, migrate
 from tests.fixtures.kafka_broker import kafka_broker, topic_factory
+from tests.fixtures.twitch_gql_server import twitch_gql_server
 from tests.fixtures.twitch_irc_server import twitch_irc_server, twitch_irc_server_factory
 
-__all__ = ["kafka_broker", "topic_factory", "twitch_irc_server", "twitch_irc_server_factory"]
+__all__ = [
+    "kafka_broker",
+    "topic_factory",
+    "twitch_gql_server",
+    "twitch_irc_server",
+    "twitch_irc_server_factory",
+]
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import channels, chat_v10, health
+from api.routes import channels, chat_v10, downloads, export, health
 
-ROUTERS: tuple[APIRouter, ...] = (chat_v10.router, channels.router, health.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    chat_v10.router,
+    channels.router,
+    export.router,
+    downloads.router,
+    health.router,
+)

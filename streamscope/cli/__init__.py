@@ -5,7 +5,7 @@ Importing a command module registers its commands on :data:`app`.
 
 from __future__ import annotations
 
-from streamscope.cli import db, distributed, ingest  # noqa: F401  (registers the commands)
+from streamscope.cli import capture, db, distributed, export, ingest  # noqa: F401  (registers the commands)
 from streamscope.cli.common import app
 
 __all__ = ["app", "main"]

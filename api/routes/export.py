@@ -1,0 +1,110 @@
+"""``GET /v1/channels/{channel}/export``: a channel's archive as a downloadable chat file.
+
+The body is streamed block by block from ClickHouse (:class:`sinks.files.archive.ArchiveExport`,
+the same code path as ``streamscope export``), so memory stays flat whatever the size. Parameters are
+checked before the first byte is sent: a bad format, time or user is a 400, an unknown channel a
+404, all with the ``{"error": ...}`` shape.
+
+With embedded chDB the export opens a client handle of its own (chDB allows any number of handles
+on the process's one engine), so other requests go on while a file streams to a slow reader; with a
+ClickHouse server the shared client is held for the whole stream (other requests wait).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from clickhouse_connect.driver.client import Client
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from api.channels_lookup import resolve
+from api.deps import Warehouse, WarehouseDep
+from api.errors import bad_parameter
+from api.params import time_range
+from api.routes.channels import ChannelParam, EndParam, StartParam, UserParam, _user
+from sinks.files import CONTENT_TYPES, EXTENSIONS, FORMATS
+from sinks.files.archive import ArchiveExport, ArchiveQuery
+from streamscope.warehouse import connect
+
+router = APIRouter(prefix="/v1/channels", tags=["export"])
+
+FormatParam = Annotated[
+    str,
+    Query(
+        description="File format: json (one array), jsonl (one object per line), csv (flattened, "
+        "documented columns), txt (`[YYYY-MM-DD HH:MM:SS] name: text`, UTC), irc (the raw IRC lines) "
+        "or twitchdownloader (TwitchDownloader's chat JSON, for its renderer)."
+    ),
+]
+
+
+def file_stamp(ms: int | None, default: str) -> str:
+    """``20190915T000000Z`` for a filename, or ``default`` when the bound is open."""
+    if ms is None:
+        return default
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ms // 1000))
+
+
+def export_filename(channel: str, fmt: str, start_ms: int | None, end_ms: int | None) -> str:
+    """``<channel>_<start>_<end>.<ext>`` (open bounds read ``begin`` / ``latest``)."""
+    return f"{channel}_{file_stamp(start_ms, 'begin')}_{file_stamp(end_ms, 'latest')}{EXTENSIONS[fmt]}"
+
+
+@contextmanager
+def export_client(warehouse: Warehouse) -> Iterator[Client]:
+    """The client an export streams on: a handle of its own for chDB, else the shared one, held."""
+    shared = warehouse.client
+    path = getattr(shared, "path", None)  # only clickhouse-connect's chDB client has a path
+    if shared.uri.startswith("chdb://") and isinstance(path, str):
+        own = connect(f"chdb://{path}", shared.database, create=False)
+        try:
+            yield own
+        finally:
+            own.close()
+    else:
+        with warehouse.exclusive() as client:
+            yield client
+
+
+def _stream(warehouse: Warehouse, query: ArchiveQuery, fmt: str) -> Iterator[bytes]:
+    with export_client(warehouse) as client:
+        yield from ArchiveExport(client, query, fmt).chunks()
+
+
+@router.get(
+    "/{channel}/export",
+    summary="Export a channel's chat as a file (streamed)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"description": "The file, streamed", "content": {t: {} for t in set(CONTENT_TYPES.values())}},
+        400: {"description": "Bad parameter"},
+        404: {"description": "Unknown channel"},
+    },
+)
+def export_channel(
+    warehouse: WarehouseDep,
+    channel: ChannelParam,
+    format: FormatParam = "jsonl",  # noqa: A002 - the public parameter name
+    start: StartParam = None,
+    end: EndParam = None,
+    user: UserParam = None,
+) -> StreamingResponse:
+    """Messages oldest first with moderation marks, in one file; the fields are documented in the
+    README (``sinks.files.schema``). ``Content-Disposition`` names it
+    ``<channel>_<start>_<end>.<ext>``."""
+    if format not in FORMATS:
+        raise bad_parameter("format", f"{format[:40]!r} is not a format; use one of {', '.join(FORMATS)}")
+    start_ms, end_ms = time_range(start, end)
+    user_id, user_login = _user(user)
+    found = resolve(warehouse, channel)
+    query = ArchiveQuery(found.id, found.login, start_ms, end_ms, user_id, user_login)
+    filename = export_filename(found.login, format, start_ms, end_ms)
+    return StreamingResponse(
+        _stream(warehouse, query, format),
+        media_type=CONTENT_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

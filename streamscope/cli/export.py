@@ -1,0 +1,121 @@
+"""``streamscope export``: a channel's archive to a chat file, through the API's own export path."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated, BinaryIO
+
+import typer
+from clickhouse_connect.driver.exceptions import ClickHouseError
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from streamscope.cli.common import ClickHouseUrl, CliError, Database, app, console, guard, settings_from
+from streamscope.warehouse import connect, migrate
+
+
+@app.command("export")
+def export_cmd(
+    channel: Annotated[str, typer.Argument(help="Channel login (xqcow) or numeric Twitch id.")],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="File to write; '-' writes to stdout.", show_default=False)
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json, jsonl, csv, txt, irc (raw IRC lines) or twitchdownloader "
+            "(TwitchDownloader chat JSON).",
+        ),
+    ] = "jsonl",
+    start: Annotated[
+        str | None, typer.Option("--start", help="From this time (ISO 8601, UTC if no offset).")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Until this time, exclusive (ISO 8601).")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only this user: login or numeric id.")] = None,
+    clickhouse_url: ClickHouseUrl = None,
+    database: Database = None,
+) -> None:
+    """Export a channel's chat (messages oldest first, with moderation marks) from the warehouse.
+
+    The file is the same as GET /v1/channels/{channel}/export returns; it is written block by block,
+    so memory stays flat for any size. Progress (rows, rate) is shown on stderr.
+    """
+    settings = settings_from(clickhouse_url, database)
+    guard(
+        lambda: _export(
+            settings.clickhouse_url, settings.clickhouse_database, channel, fmt, output, start, end, user
+        )
+    )
+
+
+def _export(
+    url: str,
+    database: str,
+    channel: str,
+    fmt: str,
+    output: str,
+    start: str | None,
+    end: str | None,
+    user: str | None,
+) -> None:
+    # Imported here: the API package is only needed by this command (keeps `streamscope --help` fast).
+    from api.channels_lookup import resolve
+    from api.deps import Warehouse
+    from api.errors import ApiError
+    from api.params import time_range
+    from api.routes.channels import _user
+    from sinks.files import FORMATS
+    from sinks.files.archive import ArchiveExport, ArchiveQuery
+
+    if fmt not in FORMATS:
+        raise CliError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    client = connect(url, database)
+    migrate(client)
+    try:
+        start_ms, end_ms = time_range(start, end)
+        user_id, user_login = _user(user)
+        found = resolve(Warehouse(client), channel)
+    except ApiError as exc:
+        raise CliError(f"{exc.message}; run `streamscope export --help` for the options") from None
+    query = ArchiveQuery(found.id, found.login, start_ms, end_ms, user_id, user_login)
+    target = Path(output)
+    try:
+        fp_cm = nullcontext(sys.stdout.buffer) if output == "-" else target.open("wb")
+    except OSError as exc:
+        raise CliError(f"cannot write {output}: {exc.strerror}") from None
+    with (
+        fp_cm as fp,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("exporting {task.description}"),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TextColumn("{task.fields[rate]:,.0f} rows/s"),
+            TextColumn("{task.fields[mb]:.1f} MB"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar,
+    ):
+        task = bar.add_task(f"{found.login} as {fmt}", rows=0, rate=0.0, mb=0.0)
+
+        def on_block(rows: int, size: int) -> None:
+            elapsed = bar.tasks[0].elapsed or 0.0
+            bar.update(task, rows=rows, rate=rows / elapsed if elapsed else 0.0, mb=size / 1e6)
+
+        export = ArchiveExport(client, query, fmt, on_block=on_block)
+        try:
+            _copy(export.chunks(), fp)
+        except ClickHouseError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CliError(f"the export stopped after {export.rows} messages: {first}") from None
+    where = "stdout" if output == "-" else str(target)
+    console.print(f"exported {export.rows} messages ({export.bytes:,} bytes) to {where}")
+
+
+def _copy(chunks: Iterable[bytes], fp: BinaryIO) -> None:
+    for chunk in chunks:
+        fp.write(chunk)
+    fp.flush()

@@ -1,0 +1,102 @@
+"""``streamscope export``, in-process against the session's warehouse, after a real ``replay``.
+
+chDB allows one engine directory per process, so the commands get the session's ``warehouse_url``
+and a database of their own (as in test_cli.py).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from streamscope.cli import app
+from streamscope.warehouse import connect
+from tests.data import XQCOW
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(warehouse_url: str) -> Iterator[Run]:
+    database = f"cli_{uuid.uuid4().hex[:12]}"
+    runner = CliRunner()
+
+    def run(*args: str) -> Result:
+        return runner.invoke(app, [*args, "--clickhouse-url", warehouse_url, "--database", database])
+
+    yield run
+    connect(warehouse_url, database).command(f"DROP DATABASE IF EXISTS `{database}`")
+
+
+def _privmsg_ids(path: Path) -> list[str]:
+    ids = []
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if " PRIVMSG #" in line:
+            tags = dict(item.partition("=")[::2] for item in line[1:].split(" ", 1)[0].split(";"))
+            ids.append(tags["id"])
+    return ids
+
+
+def test_export_writes_the_replayed_channel(cli: Run, tmp_path: Path) -> None:
+    assert cli("replay", str(XQCOW)).exit_code == 0
+    out = tmp_path / "xqcow.jsonl"
+
+    result = cli("export", "xqcow", "--format", "jsonl", "-o", str(out))
+
+    assert result.exit_code == 0, result.output
+    objs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(objs) == 4933
+    assert sorted(o["message_id"] for o in objs) == sorted(_privmsg_ids(XQCOW))
+    assert [o["timestamp"] for o in objs] == sorted(o["timestamp"] for o in objs)
+    assert f"exported 4933 messages ({out.stat().st_size:,} bytes) to {out}" in result.stderr
+
+    irc = tmp_path / "xqcow.log"
+    assert cli("export", "71092938", "-f", "irc", "--user", "onche", "-o", str(irc)).exit_code == 0
+    recorded = [
+        line
+        for line in XQCOW.read_text(encoding="utf-8").split("\n")
+        if line.startswith("@") and ":onche!" in line
+    ]
+    assert irc.read_text(encoding="utf-8").splitlines() == recorded and recorded
+
+
+def test_export_to_stdout_with_a_time_range(cli: Run) -> None:
+    assert cli("replay", str(XQCOW)).exit_code == 0
+    result = cli(
+        "export",
+        "xqcow",
+        "-f",
+        "txt",
+        "--start",
+        "2019-09-15T00:00:00Z",
+        "--end",
+        "2019-09-15T00:00:01Z",
+        "-o",
+        "-",
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("[2019-09-15 00:00:00] Onche: DEVIL MAY CRY 5 gachiBASS")
+    assert lines[1].startswith("[2019-09-15 00:00:00] MintyFiveGum: WHERES M0XY WeirdChamp")
+    assert lines[2:] == ["[2019-09-15 00:00:00] DevilBalrog: !#showemote xqcT"]  # 3 messages in that second
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("nobody", "-o", "-"), "channel 'nobody' has not been captured"),
+        (("xqcow", "-f", "xml", "-o", "-"), "unknown format 'xml'"),
+        (("xqcow", "--start", "soon", "-o", "-"), "start: 'soon' is not an ISO 8601 date-time"),
+    ],
+)
+def test_bad_input_is_one_error_line(cli: Run, args: tuple[str, ...], needle: str) -> None:
+    assert cli("replay", str(XQCOW)).exit_code == 0
+    result = cli("export", *args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and needle in result.stderr
+    assert "Traceback" not in result.output
