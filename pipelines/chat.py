@@ -132,18 +132,32 @@ def kafka_flow(
     return flow
 
 
-def flow(settings: Settings | None = None) -> Dataflow:
-    """The Kafka chat dataflow from settings, for ``python -m bytewax.run pipelines.chat:flow``."""
+def flow(
+    settings: Settings | None = None,
+    *,
+    writers: int | None = None,
+    stop: threading.Event | None = None,
+    on_flush: Callable[[FlushReport], None] | None = None,
+) -> Dataflow:
+    """The Kafka chat dataflow as ``settings`` describe it (default: the environment's).
+
+    This is the entry point of ``python -m bytewax.run pipelines.chat:flow``; ``streamscope
+    pipeline chat`` and ``streamscope up --kafka`` build the same flow. ``writers`` defaults to the
+    settings' worker count (pass the cluster's total).
+    """
     settings = settings or get_settings()
     if not settings.kafka_brokers:
         raise ValueError("set STREAMSCOPE_KAFKA_BROKERS: the chat dataflow reads its lines from Kafka")
+    url, database = settings.clickhouse_url, settings.clickhouse_database
     return kafka_flow(
         settings.kafka_brokers,
         topic_name(topics.IRC_RAW, settings.kafka_topic_prefix),
-        lambda: connect(settings.clickhouse_url, settings.clickhouse_database),
-        writers=settings.pipeline_workers,
+        lambda: connect(url, database),
+        writers=writers or settings.pipeline_workers,
         batch_rows=settings.sink_batch_rows,
         flush_interval_s=settings.sink_flush_interval_s,
+        stop=stop,
+        on_flush=on_flush,
         dead_letter_topic=topic_name(topics.DEAD_LETTERS, settings.kafka_topic_prefix),
     )
 

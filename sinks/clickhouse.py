@@ -261,6 +261,22 @@ def _dead_letter_for(
     )
 
 
+def _background_writers(
+    client_factory: Callable[[], Client],
+    batch_rows: int,
+    flush_interval_s: float,
+    on_flush: Callable[[FlushReport], None] | None,
+) -> Callable[[], WarehouseWriter]:
+    """Makes one background :class:`WarehouseWriter` per sink partition (a client of its own each)."""
+    return lambda: WarehouseWriter(
+        client_factory(),
+        batch_rows=batch_rows,
+        flush_interval_s=flush_interval_s,
+        on_flush=on_flush,
+        background=True,
+    )
+
+
 class ClickHouseSink(DynamicSink[RowBatch]):
     """Bytewax adapter: one :class:`WarehouseWriter` per worker, built from ``client_factory``."""
 
@@ -272,25 +288,14 @@ class ClickHouseSink(DynamicSink[RowBatch]):
         flush_interval_s: float = 1.0,
         on_flush: Callable[[FlushReport], None] | None = None,
     ) -> None:
-        self._factory = client_factory
-        self._batch_rows = batch_rows
-        self._interval = flush_interval_s
-        self._on_flush = on_flush
+        self._writer = _background_writers(client_factory, batch_rows, flush_interval_s, on_flush)
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _WriterPartition:
-        writer = WarehouseWriter(
-            self._factory(),
-            batch_rows=self._batch_rows,
-            flush_interval_s=self._interval,
-            on_flush=self._on_flush,
-            background=True,
-        )
-        return _WriterPartition(writer)
+        return _WriterPartition(self._writer())
 
 
-class _WriterPartition(StatelessSinkPartition[RowBatch]):
-    def __init__(self, writer: WarehouseWriter) -> None:
-        self._writer = writer
+class _Writes:
+    _writer: WarehouseWriter
 
     def write_batch(self, items: list[RowBatch]) -> None:
         for batch in items:
@@ -298,6 +303,11 @@ class _WriterPartition(StatelessSinkPartition[RowBatch]):
 
     def close(self) -> None:
         self._writer.close()
+
+
+class _WriterPartition(_Writes, StatelessSinkPartition[RowBatch]):
+    def __init__(self, writer: WarehouseWriter) -> None:
+        self._writer = writer
 
 
 class ClickHouseEpochSink(FixedPartitionedSink[RowBatch, None]):
@@ -320,11 +330,8 @@ class ClickHouseEpochSink(FixedPartitionedSink[RowBatch, None]):
         flush_interval_s: float = 1.0,
         on_flush: Callable[[FlushReport], None] | None = None,
     ) -> None:
-        self._factory = client_factory
+        self._writer = _background_writers(client_factory, batch_rows, flush_interval_s, on_flush)
         self._parts = [f"writer-{i}" for i in range(max(1, partitions))]
-        self._batch_rows = batch_rows
-        self._interval = flush_interval_s
-        self._on_flush = on_flush
 
     def list_parts(self) -> list[str]:
         return self._parts
@@ -333,26 +340,12 @@ class ClickHouseEpochSink(FixedPartitionedSink[RowBatch, None]):
         return zlib.crc32(item_key.encode())  # stable across processes, unlike hash()
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _EpochWriterPartition:
-        writer = WarehouseWriter(
-            self._factory(),
-            batch_rows=self._batch_rows,
-            flush_interval_s=self._interval,
-            on_flush=self._on_flush,
-            background=True,
-        )
-        return _EpochWriterPartition(writer)
+        return _EpochWriterPartition(self._writer())
 
 
-class _EpochWriterPartition(StatefulSinkPartition[RowBatch, None]):
+class _EpochWriterPartition(_Writes, StatefulSinkPartition[RowBatch, None]):
     def __init__(self, writer: WarehouseWriter) -> None:
         self._writer = writer
 
-    def write_batch(self, values: list[RowBatch]) -> None:
-        for batch in values:
-            self._writer.add(batch)
-
     def snapshot(self) -> None:
         self._writer.flush()
-
-    def close(self) -> None:
-        self._writer.close()

@@ -23,7 +23,7 @@ from pipelines import chat
 from sinks.clickhouse import FlushReport
 from streamscope import topics
 from streamscope.bus import TOPIC_IRC_RAW, InProcessBus
-from streamscope.kafka import ensure_topics, topic_name
+from streamscope.kafka import ensure_topics
 from streamscope.metrics import INGESTED_LINES
 from streamscope.records import RawLine
 from streamscope.settings import Settings
@@ -166,16 +166,7 @@ class KafkaIngest:
         s = self._settings
         assert s.kafka_brokers
         try:
-            flow = chat.kafka_flow(
-                s.kafka_brokers,
-                topic_name(topics.IRC_RAW, s.kafka_topic_prefix),
-                lambda: connect(s.clickhouse_url, s.clickhouse_database),
-                batch_rows=s.sink_batch_rows,
-                flush_interval_s=s.sink_flush_interval_s,
-                stop=self._stop,
-                on_flush=self._on_flush,
-                dead_letter_topic=topic_name(topics.DEAD_LETTERS, s.kafka_topic_prefix),
-            )
+            flow = chat.flow(s, stop=self._stop, on_flush=self._on_flush)
             run_main(
                 flow,
                 epoch_interval=timedelta(seconds=s.snapshot_interval_s),

@@ -252,9 +252,8 @@ def pipeline_chat_cmd(
         from bytewax.run import cli_main
 
         from pipelines import chat
-        from streamscope.kafka import ensure_topics, topic_name
+        from streamscope.kafka import ensure_topics
         from streamscope.runtime import count_flush, recovery_config
-        from streamscope.warehouse import connect
 
         if (process_id is None) != (addresses is None):
             raise CliError("--process-id and --addresses go together (a Bytewax cluster)")
@@ -274,16 +273,7 @@ def pipeline_chat_cmd(
         _serve_metrics(metrics_port)
         addr = addresses.split(";") if addresses else None
         total_workers = settings.pipeline_workers * (len(addr) if addr else 1)
-        flow = chat.kafka_flow(
-            settings.kafka_brokers,
-            topic_name(topics.IRC_RAW, settings.kafka_topic_prefix),
-            lambda: connect(settings.clickhouse_url, settings.clickhouse_database),
-            writers=total_workers,
-            batch_rows=settings.sink_batch_rows,
-            flush_interval_s=settings.sink_flush_interval_s,
-            on_flush=count_flush,
-            dead_letter_topic=topic_name(topics.DEAD_LETTERS, settings.kafka_topic_prefix),
-        )
+        flow = chat.flow(settings, writers=total_workers, on_flush=count_flush)
         out.print(
             f"chat dataflow: Kafka {settings.kafka_brokers} → {settings.clickhouse_url} "
             f"({settings.pipeline_workers} worker(s), recovery in {settings.recovery_dir}/chat)"
