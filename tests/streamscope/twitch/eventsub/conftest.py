@@ -45,7 +45,10 @@ def payload(name: str) -> dict[str, object]:
 
 
 def raw(text: str, channel: str = "", received_at: int = 1_700_000_000_000) -> RawEvent:
-    kind = json.loads(text).get("metadata", {}).get("subscription_type", "") if text.startswith("{") else ""
+    try:
+        kind = str(json.loads(text)["metadata"].get("subscription_type", ""))
+    except (ValueError, KeyError):
+        kind = ""
     return RawEvent(channel, kind, text, received_at, "eventsub")
 
 

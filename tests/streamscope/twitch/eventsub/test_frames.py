@@ -21,7 +21,11 @@ def test_welcome() -> None:
     assert f.timestamp_ms == ms(2022, 10, 19, 14, 56, 51, 634)
     assert f.session is not None
     assert f.session.id == "AQoQILE98gtqShGmLD7AM6yJThAB"
-    assert (f.session.status, f.session.keepalive_timeout_s, f.session.reconnect_url) == ("connected", 10, None)
+    assert (f.session.status, f.session.keepalive_timeout_s, f.session.reconnect_url) == (
+        "connected",
+        10,
+        None,
+    )
     assert f.session.connected_at == "2022-10-19T14:56:51.616329898Z"
     assert (f.subscription_type, f.subscription, f.event) == ("", None, None)
 
@@ -38,7 +42,11 @@ def test_reconnect_keepalive_revocation() -> None:
     assert k.timestamp_ms == ms(2022, 11, 4, 13, 11, 49, 770)
 
     v = parse_frame(frame_text(WEBSOCKET / "ws-revocation-channel.follow-1.json"))
-    assert (v.message_type, v.subscription_type, v.subscription_version) == ("revocation", "channel.follow", "1")
+    assert (v.message_type, v.subscription_type, v.subscription_version) == (
+        "revocation",
+        "channel.follow",
+        "1",
+    )
     assert v.subscription is not None and v.subscription["status"] == "authorization_revoked"
     assert v.event is None
 
