@@ -17,8 +17,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -30,7 +31,7 @@ from streamscope.records import RawEvent
 from streamscope.settings import get_settings
 from streamscope.twitch.eventsub.frames import EventSubParseError, Frame, Session, parse_frame
 
-from . import subscriptions
+from . import subscriptions, users
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,32 @@ class EventSubSource:
              "keepalives", "revocations", "unparsable"), 0,
         )  # fmt: skip
         self.last_subscribe: list[subscriptions.SubscribeResult] = []
+
+    @classmethod
+    async def for_logins(
+        cls,
+        logins: Iterable[str],
+        publish: Callable[[list[RawEvent]], None],
+        **kwargs: Any,
+    ) -> tuple[EventSubSource, users.Resolved]:
+        """A source for channel logins: their ids and the reading user come from Helix ``GET /users``.
+
+        Takes the constructor's keyword arguments except ``user_id``. Raises
+        :class:`~sources.eventsub.users.HelixUsersError` when Helix refuses the token.
+        Logins Twitch does not know are left out and reported in ``Resolved.missing``.
+        """
+        settings = get_settings()
+        client_id = kwargs.get("client_id") or settings.twitch_client_id
+        token = kwargs.get("token") or settings.twitch_user_token
+        if not client_id or token is None:
+            raise ValueError("EventSub needs STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_USER_TOKEN")
+        secret = token.get_secret_value() if isinstance(token, SecretStr) else str(token)
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            found = await users.resolve(
+                http, kwargs.get("helix_url") or settings.twitch_helix_url, client_id=client_id, token=secret,
+                logins=logins,
+            )  # fmt: skip
+        return cls(found.channels, publish, user_id=found.user_id, **kwargs), found
 
     def stats(self) -> EventSubStats:
         return EventSubStats(session_id=self._session.id if self._session else None, **self._counts)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sources.eventsub import EventSubSource
+from sources.eventsub.users import HelixUsersError
 from streamscope.records import RawEvent
 from tests.data import EVENTSUB
 from tests.fixtures.eventsub_server import EventSubServer, wait_until
@@ -176,3 +177,30 @@ async def test_unreachable_server_backs_off_until_stopped() -> None:
 def test_requires_credentials() -> None:
     with pytest.raises(ValueError, match="STREAMSCOPE_TWITCH_USER_TOKEN"):
         EventSubSource({"cool_user": "1337"}, Capture(), user_id=READER)
+
+
+async def test_for_logins_resolves_ids_and_reader(eventsub_server: EventSubServer) -> None:
+    source, found = await EventSubSource.for_logins(
+        ["Summit1G", "#sodapoppin", "nobody_here"], Capture(), client_id=eventsub_server.client_id,
+        token=eventsub_server.token, url=eventsub_server.url, helix_url=eventsub_server.helix_url,
+    )  # fmt: skip
+    # The recorded GET /users answer: sodapoppin 26301881 (the token's user here), summit1g 26490481.
+    assert (found.user_id, found.user_login) == ("26301881", "sodapoppin")
+    assert found.channels == {"summit1g": "26490481", "sodapoppin": "26301881"}
+    assert found.missing == ("nobody_here",)
+    task = asyncio.create_task(source.run())
+    await wait_until(lambda: source.stats().subscriptions == 16)
+    await source.stop()
+    await asyncio.wait_for(task, 10)
+    chat = [b for _, b in eventsub_server.requests if b["type"] == "channel.chat.message"]
+    assert sorted(b["condition"]["broadcaster_user_id"] for b in chat) == ["26301881", "26490481"]
+    assert {b["condition"]["user_id"] for b in chat} == {"26301881"}
+
+
+async def test_for_logins_refused_token(eventsub_server: EventSubServer) -> None:
+    with pytest.raises(HelixUsersError, match="401: Invalid OAuth token") as e:
+        await EventSubSource.for_logins(
+            ["summit1g"], Capture(), client_id=eventsub_server.client_id, token="wrong-token-5d1e",
+            helix_url=eventsub_server.helix_url,
+        )  # fmt: skip
+    assert "wrong-token-5d1e" not in str(e.value)
