@@ -49,6 +49,18 @@ class Settings(BaseSettings):
         120.0, gt=0, description="Seconds between discovery passes over the top live streams."
     )
 
+    # EventSub WebSocket source (issue 4): used when twitch_client_id and twitch_user_token are set.
+    eventsub_chat: bool = Field(
+        True,
+        description="Also subscribe to channel.chat.* (token scope user:read:chat), not only stream events.",
+    )
+    eventsub_keepalive_s: int | None = Field(
+        None,
+        ge=10,
+        le=600,
+        description="keepalive_timeout_seconds asked of Twitch (10-600); unset = Twitch's 10.",
+    )
+
     sink_batch_rows: int = Field(5000, ge=1, description="Rows buffered before a ClickHouse insert.")
     sink_flush_interval_s: float = Field(1.0, gt=0, description="Longest time a row waits before insert.")
 

@@ -73,8 +73,9 @@ class EventSubSource:
 
     * ``channels`` maps broadcaster login -> numeric id; ``user_id`` is the token's user (the chat
       types need it, and its token needs ``user:read:chat``). Per channel it subscribes to
-      stream.online, stream.offline, channel.update and (``chat=True``) channel.chat.message,
-      .notification, .message_delete, .clear_user_messages and .clear.
+      stream.online, stream.offline, channel.update and (when ``chat``, default
+      ``settings.eventsub_chat``) channel.chat.message, .notification, .message_delete,
+      .clear_user_messages and .clear.
     * Each notification frame is published as ``RawEvent(channel=broadcaster login,
       kind=subscription type, payload=the frame text exactly as received, received_at=epoch ms,
       source=source_name)``. A frame that is not valid EventSub JSON is published with
@@ -103,7 +104,7 @@ class EventSubSource:
         token: SecretStr | str | None = None,
         url: str | None = None,
         helix_url: str | None = None,
-        chat: bool = True,
+        chat: bool | None = None,
         keepalive_s: int | None = None,
         source_name: str = "eventsub",
         welcome_timeout_s: float = 10.0,
@@ -122,11 +123,12 @@ class EventSubSource:
         self._user_id = str(user_id)
         self._publish = publish
         self._url = url or settings.twitch_eventsub_url
+        keepalive_s = keepalive_s if keepalive_s is not None else settings.eventsub_keepalive_s
         if keepalive_s is not None:
             sep = "&" if urlsplit(self._url).query else "?"
             self._url += sep + urlencode({"keepalive_timeout_seconds": keepalive_s})
         self._helix_url = helix_url or settings.twitch_helix_url
-        self._chat = chat
+        self._chat = settings.eventsub_chat if chat is None else chat
         self._source = source_name
         self._welcome_timeout_s = welcome_timeout_s
         self._backoff = (backoff_initial_s, backoff_max_s)
