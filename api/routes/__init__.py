@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import channels, chat_v10, health
+from api.routes import channels, chat_v10, health, streams
 
-ROUTERS: tuple[APIRouter, ...] = (chat_v10.router, channels.router, health.router)
+ROUTERS: tuple[APIRouter, ...] = (chat_v10.router, channels.router, streams.router, health.router)
