@@ -6,7 +6,8 @@ on Twitch's side and by ``min_viewers`` here, until ``max_channels`` are found, 
 ``min_viewers`` (later pages only have fewer viewers), or the cursor ends. The channels found are
 handed to the ``follow`` callback (``join`` for new ones, ``part`` for those that left the set); the
 IRC source rate-limits its JOINs itself, and the poller (when given) tracks the same set so every
-followed channel gets viewer samples and its sessions close when it goes offline.
+followed channel gets viewer samples and its sessions close when it goes offline. ``pinned``
+channels (given by the user) are never parted.
 """
 
 from __future__ import annotations
@@ -54,14 +55,16 @@ class Discovery:
         part: Callable[[str], None],
         *,
         poller: HelixStreamsPoller | None = None,
+        pinned: Sequence[str] = (),
         interval_s: float = 120.0,
         clock: Clock = WALL_CLOCK,
     ) -> None:
         self.client = client
         self.filters = filters
-        self._join = join
-        self._part = part
+        self.on_join = join
+        self.on_part = part
         self._poller = poller
+        self.pinned = [p.lower() for p in pinned]
         self._interval = interval_s
         self._clock = clock
         self.following: list[str] = []
@@ -102,14 +105,16 @@ class Discovery:
         current = set(channels)
         before = set(self.following)
         result = DiscoveryResult(channels, [c for c in channels if c not in before], [], pages)
-        result.parted = [c for c in self.following if c not in current]
+        # Channels given by the user (pinned) are captured whatever discovery finds.
+        result.parted = [c for c in self.following if c not in current and c not in self.pinned]
         for login in result.parted:
-            self._part(login)
+            self.on_part(login)
         for login in result.joined:
-            self._join(login)
+            if login not in self.pinned:
+                self.on_join(login)
         self.following = channels
         if self._poller is not None:
-            self._poller.set_logins(channels)
+            self._poller.set_logins([*self.pinned, *channels])
         if result.joined or result.parted:
             log.info(
                 "discovery: following %d channels (+%d, -%d)",

@@ -28,6 +28,7 @@ from streamscope.cli.common import (
     out,
     settings_from,
 )
+from streamscope.cli.helix import discovery_filters, start_helix
 from streamscope.settings import Settings
 from streamscope.warehouse import connect, migrate
 
@@ -168,8 +169,8 @@ def demo_cmd(
 @app.command("up")
 def up_cmd(
     channel: Annotated[
-        list[str], typer.Option("--channel", "-c", help="Channel login to capture (repeatable).")
-    ],
+        list[str] | None, typer.Option("--channel", "-c", help="Channel login to capture (repeatable).")
+    ] = None,
     host: Host = None,
     port: Port = None,
     clickhouse_url: ClickHouseUrl = None,
@@ -185,11 +186,27 @@ def up_cmd(
     status_every: Annotated[
         float, typer.Option("--status-every", min=1.0, help="Seconds between progress lines in the log.")
     ] = 30.0,
+    discover: Annotated[
+        bool, typer.Option("--discover", help="Follow the top live channels (Helix; needs client id/secret).")
+    ] = False,
+    min_viewers: Annotated[int, typer.Option("--min-viewers", min=0, help="Discovery: fewest viewers.")] = 0,
+    language: Annotated[
+        list[str] | None, typer.Option("--language", help="Discovery: stream language(s), e.g. en,de.")
+    ] = None,
+    game: Annotated[
+        list[str] | None, typer.Option("--game", help="Discovery: Twitch game/category id(s).")
+    ] = None,
+    max_channels: Annotated[
+        int, typer.Option("--max-channels", min=1, help="Discovery: most channels followed.")
+    ] = 100,
 ) -> None:
     """Capture live chat anonymously (IRC) into the warehouse and serve the API, in one process.
 
-    Logs a progress line (channels joined, lines received, rows stored, reconnects) every
-    --status-every seconds; Ctrl-C stops capture, stores what was received and exits.
+    With STREAMSCOPE_TWITCH_CLIENT_ID/_CLIENT_SECRET set, Helix viewer counts and stream sessions
+    are captured too; --discover follows the top live channels (filters: --min-viewers,
+    --language, --game, --max-channels). Logs a progress line (channels joined, lines received,
+    rows stored, reconnects) every --status-every seconds; Ctrl-C stops capture, stores what was
+    received and exits.
     """
     from sources.twitch_irc import TwitchIrcSource
     from streamscope.runtime import EmbeddedIngest
@@ -197,12 +214,16 @@ def up_cmd(
     settings = settings_from(clickhouse_url, database, host, port)
     if irc_url:
         settings = settings.model_copy(update={"twitch_irc_url": irc_url})
-    logins = sorted({c.strip().lstrip("#").lower() for c in channel if c.strip()})
-    if not logins:
-        guard(lambda: (_ for _ in ()).throw(CliError("give at least one --channel NAME")))
+    logins = sorted({c.strip().lstrip("#").lower() for c in channel or [] if c.strip()})
+    if not logins and not discover:
+        guard(lambda: (_ for _ in ()).throw(CliError("give at least one --channel NAME (or --discover)")))
+    filters = guard(lambda: discovery_filters(discover, min_viewers, language, game, max_channels))
+    helix = None
 
     def run() -> None:
+        nonlocal helix
         migrated(settings)
+        helix = start_helix(settings, logins, filters)
         ingest = EmbeddedIngest.from_settings(settings).start()
         loop = asyncio.new_event_loop()
         capture_failed: list[BaseException] = []
@@ -219,6 +240,9 @@ def up_cmd(
                     capture_failed.append(error)
 
             task.add_done_callback(record_failure)
+            if helix is not None:
+                helix.attach(source.join, source.part)
+                helix.start(loop)
             loop.run_forever()
 
         source = TwitchIrcSource(
@@ -249,6 +273,8 @@ def up_cmd(
 
         def stop() -> None:
             stopping.set()
+            if helix is not None:
+                asyncio.run_coroutine_threadsafe(helix.stop(), loop).result(timeout=60)
             asyncio.run_coroutine_threadsafe(source.stop(), loop).result(timeout=60)
             loop.call_soon_threadsafe(loop.stop)
             capture.join(timeout=10)
@@ -259,6 +285,9 @@ def up_cmd(
                 f"stored {counters.messages} messages and {counters.events} events, "
                 f"rejected {counters.dead_letters}"
             )
+            if helix is not None:
+                done = helix.streams.finish(timeout=120)
+                out.print(f"stored {done.samples} viewer samples and {done.session_rows} stream session rows")
 
         out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")
         _serve(settings, before=start, after=stop)
