@@ -139,7 +139,12 @@ class HelixCapture:
             await self.discovery.stop()
             await self.discovery.client.aclose()
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=15)
+            # A request paced by the rate limit may be sleeping until the bucket's reset: don't wait.
+            _, pending = await asyncio.wait(self._tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
 
 
 def helix_capture(

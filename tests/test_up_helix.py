@@ -18,7 +18,7 @@ import httpx
 
 from sources.helix.clock import WallClock
 from streamscope.streams_runtime import NO_CREDENTIALS
-from tests.fixtures.helix_server import NINJA_PAGE, HelixServer, recorded
+from tests.fixtures.helix_server import NINJA_PAGE, HelixServer, recorded, synthetic_streams
 from tests.fixtures.twitch_irc_server import TwitchIrcServer
 from tests.test_up import free_port
 
@@ -141,3 +141,33 @@ async def test_up_polls_helix_and_closes_the_vanished_session(
     assert requested and all(r == ["ninja"] for r in requested)
     assert helix.state.tokens_issued == ["tok0001"]  # one app token for the whole run
     assert "stream session rows" in output
+
+
+async def test_up_discover_joins_the_top_live_channels(
+    twitch_irc_server: TwitchIrcServer, helix_server_factory: Callable[..., HelixServer], tmp_path: Path
+) -> None:
+    helix = helix_server_factory(WallClock())
+    helix.state.put(*synthetic_streams(5))  # viewers 50, 40, 30, 20, 10
+    env = {
+        "STREAMSCOPE_TWITCH_IRC_URL": twitch_irc_server.url,
+        "STREAMSCOPE_TWITCH_HELIX_URL": helix.helix_url,
+        "STREAMSCOPE_TWITCH_AUTH_URL": helix.auth_url,
+        "STREAMSCOPE_TWITCH_CLIENT_ID": helix.state.client_id,
+        "STREAMSCOPE_TWITCH_CLIENT_SECRET": helix.state.client_secret,
+        "STREAMSCOPE_HELIX_POLL_INTERVAL_S": "1",
+    }
+    proc, log, port = await start_up(
+        tmp_path, env, "--discover", "--min-viewers", "20", "--max-channels", "2", "--channel", "mine"
+    )
+    try:
+        await twitch_irc_server.wait_joined(["mine", "chan00000", "chan00001"], timeout_s=60)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            await poll_json(client, "/v1/channels/chan00001/streams", lambda b: len(b["streams"]) == 1)
+    finally:
+        await stop(proc, log)
+    output = (tmp_path / "up.log").read_text(errors="replace")
+    assert proc.returncode == 0, output[-2000:]
+    assert "chan00002" not in twitch_irc_server.joined_channels()
+    # The poller asks for the pinned channel and the discovered ones.
+    polled = {tuple(q["user_login"]) for _, q in helix.streams_requests() if "user_login" in q}
+    assert ("mine", "chan00000", "chan00001") in polled
