@@ -163,21 +163,16 @@ class Splitter:
             return
         for reason, raw in poll.rejected:
             out.chat.dead_letters.append(_dead(event, reason, raw))
-        live = set()
         for s in poll.samples:
-            live.add(s.channel)
             out.samples.samples.append(
                 (s.channel_id, s.channel, s.sampled_at, s.viewers, s.stream_id, s.started_at, s.game_id,
                  s.game, s.title, s.language, event.source)
             )  # fmt: skip
             out.samples.channels[s.channel_id] = s.channel
             out.keyed.append((s.channel, s))
-        # A rejected item (e.g. no user_login) may be a requested channel that is live: only logins
-        # that are certainly absent count as offline, so nothing is closed when items were rejected.
-        if not poll.rejected:
-            out.keyed.extend(
-                (login, Absent(login, poll.polled_at)) for login in poll.logins if login not in live
-            )
+        # A rejected item still names a live channel (user_name when user_login is missing): only
+        # requested logins that no item names are taken for offline.
+        out.keyed.extend((login, Absent(login, poll.polled_at)) for login in poll.absent())
 
 
 def step_session(state: ChannelState | None, item: SessionInput) -> tuple[ChannelState, StreamsBatch]:

@@ -46,6 +46,17 @@ class StreamsPoll:
     samples: list[StreamSample] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     """(reason, the stream object as JSON text) for every unusable item of ``data``."""
+    named: set[str] = field(default_factory=set)
+    """Lower-cased ``user_login`` (else ``user_name``) of every item, usable or not: live channels."""
+    unnamed: int = 0
+    """Items naming no channel at all: then no requested login can be taken for absent."""
+
+    def absent(self) -> list[str]:
+        """Requested logins certainly not live at ``polled_at`` (none when an item names no one)."""
+        if self.unnamed:
+            return []
+        return [login for login in self.logins if login not in self.named]
+
     cursor: str | None = None
 
 
@@ -118,7 +129,13 @@ def parse_body(body: Mapping[str, Any], polled_at: int, logins: Sequence[str] = 
     for item in data:
         if not isinstance(item, dict):
             poll.rejected.append(("stream item is not an object", orjson.dumps(item).decode()))
+            poll.unnamed += 1
             continue
+        name = item.get("user_login") or item.get("user_name")
+        if isinstance(name, str) and name.strip():
+            poll.named.add(name.strip().lower())
+        else:
+            poll.unnamed += 1
         try:
             sample = _sample(item, polled_at)
         except ValueError as exc:

@@ -218,3 +218,14 @@ async def test_poller_against_twitch_cli_mock_api(twitch_mock_api: TwitchMockApi
     poll = parse_envelope(out.events[0].payload)
     assert sorted(s.channel for s in poll.samples) == sorted(twitch_mock_api.live_logins)
     assert client.stats.token_fetches == 1
+
+
+def test_absent_logins_are_those_no_item_names() -> None:
+    page = recorded(NINJA_PAGE)  # ninja, and DrDisrespect without user_login (named by user_name)
+    poll = parse_envelope(
+        orjson.dumps({"polled_at": 1, "logins": ["ninja", "drdisrespect", "gone"], "body": page})
+    )
+    assert poll.absent() == ["gone"]
+    page = {"data": [*page["data"], {"id": "1"}]}  # an item naming no channel: nobody is surely absent
+    poll = parse_envelope(orjson.dumps({"polled_at": 1, "logins": ["ninja", "gone"], "body": page}))
+    assert poll.absent() == []
