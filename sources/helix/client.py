@@ -16,6 +16,7 @@ Contract:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,23 @@ from sources.helix.ratelimit import RateLimit
 from streamscope.twitch.helix import parse_error
 
 log = logging.getLogger(__name__)
+
+_SECRET_PARAM = re.compile(r"(client_secret=)[^&\s\"]*")
+
+
+class _RedactClientSecret(logging.Filter):
+    """httpx logs each request's URL at INFO; the token request carries ``client_secret`` in it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any("client_secret=" in str(a) for a in record.args):
+            record.args = tuple(
+                _SECRET_PARAM.sub(r"\1[redacted]", str(a)) if "client_secret=" in str(a) else a
+                for a in record.args
+            )
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactClientSecret())
 
 
 class HelixError(RuntimeError):
@@ -103,7 +121,8 @@ class HelixClient:
             "grant_type": "client_credentials",
         }
         try:
-            # Query parameters: what Twitch documents for this flow (a form body works there too).
+            # Query parameters: Twitch takes them in the query or a form body, twitch-cli's mock
+            # only in the query. httpx's request log line is redacted by _RedactClientSecret.
             response = await self._http.post(f"{self._auth}/token", params=params)
         except httpx.HTTPError as exc:
             raise HelixError(0, f"token request to {self._auth} failed: {type(exc).__name__}") from None

@@ -229,3 +229,17 @@ def test_absent_logins_are_those_no_item_names() -> None:
     page = {"data": [*page["data"], {"id": "1"}]}  # an item naming no channel: nobody is surely absent
     poll = parse_envelope(orjson.dumps({"polled_at": 1, "logins": ["ninja", "gone"], "body": page}))
     assert poll.absent() == []
+
+
+async def test_client_secret_never_reaches_the_logs(
+    helix_server_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    server = helix_server_factory(clock)
+    caplog.set_level("DEBUG")
+    async with client_for(server, clock) as client:
+        await client.get("/streams", [])
+    token_lines = [r.getMessage() for r in caplog.records if "/oauth2/token" in r.getMessage()]
+    assert token_lines and all("client_secret=[redacted]" in line for line in token_lines)
+    assert server.state.client_secret not in caplog.text
+    assert "tok0001" not in caplog.text  # nor the token
