@@ -107,7 +107,7 @@ async def test_up_polls_helix_and_closes_the_vanished_session(
         "STREAMSCOPE_TWITCH_CLIENT_SECRET": helix.state.client_secret,
         "STREAMSCOPE_HELIX_POLL_INTERVAL_S": "1",
     }
-    proc, log, port = await start_up(tmp_path, env, "--channel", "ninja")
+    proc, log, port = await start_up(tmp_path, env, "--channel", "ninja", "--status-every", "1")
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             viewers = await poll_json(
@@ -141,6 +141,7 @@ async def test_up_polls_helix_and_closes_the_vanished_session(
     assert requested and all(r == ["ninja"] for r in requested)
     assert helix.state.tokens_issued == ["tok0001"]  # one app token for the whole run
     assert "stream session rows" in output
+    assert "progress: helix 1 channels tracked" in output
 
 
 async def test_up_discover_joins_the_top_live_channels(

@@ -266,6 +266,13 @@ def up_cmd(
                     irc.joined_channels, irc.channels, irc.lines_received, c.messages, c.events,
                     c.dead_letters, irc.reconnects,
                 )  # fmt: skip
+                if helix is not None:
+                    p, h = helix.poller.stats(), helix.streams.counters
+                    log.info(
+                        "progress: helix %d channels tracked, %d requests (%d x 429, %.0fs paced), "
+                        "%d viewer samples and %d session rows stored",
+                        p.channels, p.requests, p.rate_limited, p.paced_s, h.samples, h.session_rows,
+                    )  # fmt: skip
 
         def start() -> None:
             capture.start()
