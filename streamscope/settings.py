@@ -56,6 +56,26 @@ class Settings(BaseSettings):
         10.0, gt=0, description="Length of the JOIN rate-limit window in seconds."
     )
 
+    # Helix viewer poller and discovery (issue 4).
+    helix_poll_interval_s: float = Field(
+        60.0, gt=0, description="Seconds between Helix /streams polls of the tracked channels."
+    )
+    discovery_interval_s: float = Field(
+        120.0, gt=0, description="Seconds between discovery passes over the top live streams."
+    )
+
+    # EventSub WebSocket source (issue 4): used when twitch_client_id and twitch_user_token are set.
+    eventsub_chat: bool = Field(
+        True,
+        description="Also subscribe to channel.chat.* (token scope user:read:chat), not only stream events.",
+    )
+    eventsub_keepalive_s: int | None = Field(
+        None,
+        ge=10,
+        le=600,
+        description="keepalive_timeout_seconds asked of Twitch (10-600); unset = Twitch's 10.",
+    )
+
     sink_batch_rows: int = Field(5000, ge=1, description="Rows buffered before a ClickHouse insert.")
     sink_flush_interval_s: float = Field(1.0, gt=0, description="Longest time a row waits before insert.")
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import channels, chat_v10, downloads, export, health
+from api.routes import channels, chat_v10, downloads, export, health, streams
 
 ROUTERS: tuple[APIRouter, ...] = (
     chat_v10.router,
     channels.router,
+    streams.router,
     export.router,
     downloads.router,
     health.router,

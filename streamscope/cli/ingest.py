@@ -28,6 +28,7 @@ from streamscope.cli.common import (
     out,
     settings_from,
 )
+from streamscope.cli.helix import discovery_filters, start_helix
 from streamscope.records import RawLine
 from streamscope.settings import Settings
 
@@ -198,14 +199,29 @@ def up_cmd(
     status_every: Annotated[
         float, typer.Option("--status-every", min=1.0, help="Seconds between progress lines in the log.")
     ] = 30.0,
+    discover: Annotated[
+        bool, typer.Option("--discover", help="Follow the top live channels (Helix; needs client id/secret).")
+    ] = False,
+    min_viewers: Annotated[int, typer.Option("--min-viewers", min=0, help="Discovery: fewest viewers.")] = 0,
+    language: Annotated[
+        list[str] | None, typer.Option("--language", help="Discovery: stream language(s), e.g. en,de.")
+    ] = None,
+    game: Annotated[
+        list[str] | None, typer.Option("--game", help="Discovery: Twitch game/category id(s).")
+    ] = None,
+    max_channels: Annotated[
+        int, typer.Option("--max-channels", min=1, help="Discovery: most channels followed.")
+    ] = 100,
 ) -> None:
     """Capture live chat anonymously (IRC) into the warehouse and serve the API, in one process.
 
-    With --kafka (or STREAMSCOPE_KAFKA_BROKERS) this process owns the warehouse and runs the chat
-    dataflow from Kafka with recovery, plus the API; sources run separately (`streamscope source`),
-    and any --channel given is captured here into Kafka too. Logs a progress line (channels
-    joined, lines received, rows stored, reconnects) every --status-every seconds; Ctrl-C stops
-    capture, stores what was received and exits.
+    With STREAMSCOPE_TWITCH_CLIENT_ID/_CLIENT_SECRET set, Helix viewer counts and stream sessions
+    are captured too; --discover follows the top live channels (filters: --min-viewers,
+    --language, --game, --max-channels). With --kafka (or STREAMSCOPE_KAFKA_BROKERS) this process
+    owns the warehouse and runs the chat dataflow from Kafka with recovery, plus the API; sources
+    run separately (`streamscope source`), and any --channel given is captured here into Kafka too.
+    Logs a progress line (channels joined, lines received, rows stored, reconnects) every
+    --status-every seconds; Ctrl-C stops capture, stores what was received and exits.
     """
     from sources.twitch_irc import TwitchIrcSource
     from streamscope.runtime import EmbeddedIngest, KafkaIngest
@@ -216,20 +232,27 @@ def up_cmd(
     if kafka:
         settings = settings.model_copy(update={"kafka_brokers": kafka})
     logins = sorted({c.strip().lstrip("#").lower() for c in channel or [] if c.strip()})
-    if not logins and not settings.kafka_brokers:
-        guard(lambda: (_ for _ in ()).throw(CliError("give at least one --channel NAME")))
+    if not logins and not discover and not settings.kafka_brokers:
+        guard(lambda: (_ for _ in ()).throw(CliError("give at least one --channel NAME (or --discover)")))
+    filters = guard(lambda: discovery_filters(discover, min_viewers, language, game, max_channels))
+    capturing = bool(logins) or filters is not None
+    helix = None
 
     def run() -> None:
+        nonlocal helix
         migrated(settings)
+        if capturing:
+            helix = start_helix(settings, logins, filters)
         ingest: EmbeddedIngest | KafkaIngest
         publisher: KafkaPublisher[RawLine] | None = None
+        publish: Callable[[list[RawLine]], None] | None = None
         if settings.kafka_brokers:
             from streamscope.cli.distributed import irc_publisher
 
             ingest = KafkaIngest(settings).start()
-            if logins:
+            if capturing:
                 publisher = irc_publisher(settings, "irc")
-            publish = publisher.publish if publisher else None
+                publish = publisher.publish
         else:
             ingest = EmbeddedIngest.from_settings(settings).start()
             publish = ingest.publish
@@ -249,6 +272,9 @@ def up_cmd(
                     capture_failed.append(error)
 
             task.add_done_callback(record_failure)
+            if helix is not None:
+                helix.attach(source.join, source.part)
+                helix.start(loop)
             loop.run_forever()
 
         source = (
@@ -283,6 +309,13 @@ def up_cmd(
                     irc.joined_channels, irc.channels, irc.lines_received, c.messages, c.events,
                     c.dead_letters, irc.reconnects,
                 )  # fmt: skip
+                if helix is not None:
+                    p, h = helix.poller.stats(), helix.streams.counters
+                    log.info(
+                        "progress: helix %d channels tracked, %d requests (%d x 429, %.0fs paced), "
+                        "%d viewer samples and %d session rows stored",
+                        p.channels, p.requests, p.rate_limited, p.paced_s, h.samples, h.session_rows,
+                    )  # fmt: skip
 
         def start() -> None:
             if source is not None:
@@ -292,6 +325,8 @@ def up_cmd(
         def stop() -> None:
             stopping.set()
             if source is not None:
+                if helix is not None:
+                    asyncio.run_coroutine_threadsafe(helix.stop(), loop).result(timeout=60)
                 asyncio.run_coroutine_threadsafe(source.stop(), loop).result(timeout=60)
                 loop.call_soon_threadsafe(loop.stop)
                 capture.join(timeout=10)
@@ -304,6 +339,9 @@ def up_cmd(
                 f"stored {counters.messages} messages and {counters.events} events, "
                 f"rejected {counters.dead_letters}"
             )
+            if helix is not None:
+                done = helix.streams.finish(timeout=120)
+                out.print(f"stored {done.samples} viewer samples and {done.session_rows} stream session rows")
 
         if logins:
             out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")

@@ -121,7 +121,11 @@ def test_replay_dead_letters_broken_lines(cli: Run, db: Callable[[], Client], tm
 def test_db_migrate_applies_once_then_reports_up_to_date(cli: Run) -> None:
     first = cli("db", "migrate")
     assert first.exit_code == 0, first.output
-    assert first.stdout.strip() == "applied: 0001_chat"
+    from streamscope.warehouse.migrate import available
+
+    shipped = [f"{m.version:04d}_{m.name}" for m in available()]
+    assert shipped[:2] == ["0001_chat", "0002_streams"]
+    assert first.stdout.strip() == f"applied: {', '.join(shipped)}"
     second = cli("db", "migrate")
     assert second.exit_code == 0, second.output
     assert second.stdout.strip() == "schema is up to date"

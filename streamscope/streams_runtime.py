@@ -1,0 +1,168 @@
+"""Embedded wiring for the Twitch API side: the streams dataflow thread, the Helix poller, discovery.
+
+:class:`EmbeddedStreams` is the streams counterpart of :class:`streamscope.runtime.EmbeddedIngest`:
+an in-process bus with the HELIX_STREAMS and EVENTSUB_RAW topics and the streams dataflow
+(``pipelines.streams``) on its own thread. :func:`helix_capture` builds what ``streamscope up`` runs
+on its capture event loop: the ``/streams`` poller for the tracked channels and, with
+``--discover``, discovery joining/parting channels on the IRC source and the poller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from clickhouse_connect.driver.client import Client
+
+from sinks.clickhouse import FlushReport
+from sources.helix.client import HelixClient
+from sources.helix.discovery import Discovery, DiscoveryFilters
+from sources.helix.poller import HelixStreamsPoller
+from streamscope import topics
+from streamscope.bus import InProcessBus
+from streamscope.records import RawEvent
+from streamscope.settings import Settings
+from streamscope.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+NO_CREDENTIALS = (
+    "viewer counts need STREAMSCOPE_TWITCH_CLIENT_ID/_CLIENT_SECRET; chat is captured anonymously"
+)
+TOPICS = (topics.HELIX_STREAMS.name, topics.EVENTSUB_RAW.name)
+
+
+@dataclass(slots=True)
+class StreamsCounters:
+    samples: int = 0
+    session_rows: int = 0
+    chat: FlushReport = field(default_factory=FlushReport)
+
+
+class EmbeddedStreams:
+    """The streams dataflow on a background thread, fed through ``publish(topic, events)``."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EmbeddedStreams:
+        return cls(
+            settings.clickhouse_url,
+            settings.clickhouse_database,
+            batch_rows=settings.sink_batch_rows,
+            flush_interval_s=settings.sink_flush_interval_s,
+        )
+
+    def __init__(
+        self, url: str, database: str, *, batch_rows: int = 5000, flush_interval_s: float = 1.0
+    ) -> None:
+        self.bus: InProcessBus[RawEvent] = InProcessBus()
+        self.counters = StreamsCounters()
+        self._url, self._database = url, database
+        self._batch_rows, self._interval = batch_rows, flush_interval_s
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def _client(self) -> Client:
+        return connect(self._url, self._database)
+
+    def _on_chat(self, report: FlushReport) -> None:
+        with self._lock:
+            self.counters.chat.add(report)
+
+    def _on_streams(self, samples: int, sessions: int) -> None:
+        with self._lock:
+            self.counters.samples += samples
+            self.counters.session_rows += sessions
+
+    def _run(self) -> None:
+        from pipelines import streams
+
+        try:
+            streams.run(
+                self.bus, self._client, topic_names=TOPICS, batch_rows=self._batch_rows,
+                flush_interval_s=self._interval, on_flush=self._on_chat, on_streams_flush=self._on_streams,
+            )  # fmt: skip
+        except BaseException as exc:  # surfaced by publish() and finish()
+            log.exception("streams dataflow failed")
+            self._error = exc
+
+    def start(self) -> EmbeddedStreams:
+        self._thread = threading.Thread(target=self._run, name="streams-dataflow", daemon=True)
+        self._thread.start()
+        return self
+
+    def publish(self, topic: str, events: Sequence[RawEvent]) -> None:
+        if self._error is not None:
+            raise RuntimeError("the streams dataflow has stopped") from self._error
+        self.bus.publish(topic, events)
+
+    def publisher(self, topic: str) -> Callable[[Sequence[RawEvent]], None]:
+        """A ``publish`` callable for a source writing to ``topic``."""
+        return lambda events: self.publish(topic, events)
+
+    def finish(self, timeout: float | None = None) -> StreamsCounters:
+        for name in TOPICS:
+            self.bus.close(name)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._error is not None:
+            raise RuntimeError(f"the streams dataflow failed: {self._error}") from self._error
+        return self.counters
+
+
+@dataclass
+class HelixCapture:
+    """The poller (and discovery) to run on the capture loop, publishing into ``streams``."""
+
+    streams: EmbeddedStreams
+    poller: HelixStreamsPoller
+    discovery: Discovery | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def attach(self, join: Callable[[str], None], part: Callable[[str], None]) -> None:
+        """Hand discovery's joins/parts to the IRC source (call before :meth:`start`)."""
+        if self.discovery is not None:
+            self.discovery.on_join, self.discovery.on_part = join, part
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the poller (and discovery) as tasks of ``loop`` (from that loop's thread)."""
+        self._tasks.append(loop.create_task(self.poller.run(), name="helix-poller"))
+        if self.discovery is not None:
+            self._tasks.append(loop.create_task(self.discovery.run(), name="discovery"))
+
+    async def stop(self) -> None:
+        await self.poller.stop()
+        if self.discovery is not None:
+            await self.discovery.stop()
+            await self.discovery.client.aclose()
+        if self._tasks:
+            # A request paced by the rate limit may be sleeping until the bucket's reset: don't wait.
+            _, pending = await asyncio.wait(self._tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+
+
+def helix_capture(
+    settings: Settings, logins: Sequence[str], discover: DiscoveryFilters | None
+) -> HelixCapture | None:
+    """The Helix side of ``up``, or None when no client id/secret is configured."""
+    creds = HelixStreamsPoller.credentials_from(settings)
+    if creds is None:
+        return None
+    streams = EmbeddedStreams.from_settings(settings).start()
+    poller = HelixStreamsPoller.from_settings(logins, streams.publisher(topics.HELIX_STREAMS.name), settings)
+    discovery = None
+    if discover is not None:
+        client = HelixClient(
+            creds[0], creds[1], helix_url=settings.twitch_helix_url, auth_url=settings.twitch_auth_url
+        )
+        discovery = Discovery(
+            client, discover, join=lambda _: None, part=lambda _: None, poller=poller, pinned=logins,
+            interval_s=settings.discovery_interval_s,
+        )  # fmt: skip
+    return HelixCapture(streams, poller, discovery)
