@@ -9,7 +9,7 @@ buffer is drained.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from time import monotonic
 from typing import Generic, TypeVar
 
@@ -61,5 +61,5 @@ class _BusPartition(StatelessSourcePartition[list[T]], Generic[T]):
     def next_awake(self) -> datetime | None:
         # Poll again soon when idle instead of spinning; at full speed poll immediately.
         if self._idle:
-            return datetime.now(timezone.utc) + timedelta(milliseconds=20)
+            return datetime.now(UTC) + timedelta(milliseconds=20)
         return None

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, Message, TopicPartition
@@ -178,7 +178,7 @@ class _KafkaPartition(StatefulSourcePartition[KafkaBatch, int]):
 
     def next_awake(self) -> datetime | None:
         # Idle: look again in 10 ms rather than spinning; at full speed poll again at once.
-        return datetime.now(timezone.utc) + timedelta(milliseconds=10) if self._idle else None
+        return datetime.now(UTC) + timedelta(milliseconds=10) if self._idle else None
 
     def snapshot(self) -> int:
         return self._next

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import base64
 import re
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import tomllib
 import typer.main
 import yaml
 from typer.testing import CliRunner

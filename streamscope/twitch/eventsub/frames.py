@@ -15,7 +15,7 @@ one-line reason, suitable for a dead letter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -33,7 +33,7 @@ MESSAGE_TYPES = frozenset(
     {"session_welcome", "session_keepalive", "notification", "session_reconnect", "revocation"}
 )
 _SESSION_TYPES = frozenset({"session_welcome", "session_reconnect"})
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EventSubParseError(ValueError):
@@ -99,7 +99,7 @@ def timestamp_ms(value: object) -> int:
     return seconds * 1000 + int((frac + "000")[:3])
 
 
-_SECOND = datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc) - _EPOCH
+_SECOND = datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC) - _EPOCH
 
 
 def _object(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:

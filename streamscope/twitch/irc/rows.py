@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streamscope.records import RawLine
@@ -89,7 +89,7 @@ _UINT64 = 2**64
 _UINT32 = 2**32
 _MAX_MS = 10**13  # DateTime64(3) ends in 2299; anything later is not a Twitch clock
 _HEX_DASH = "0123456789abcdef-"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 
@@ -322,7 +322,7 @@ def classify(lines: Sequence[RawLine], channel_ids: dict[str, int]) -> RowBatch:
 def _epoch_ms(value: Any) -> int:
     if isinstance(value, datetime):
         if value.tzinfo is None:  # ClickHouse DateTime64(3, 'UTC') read back naive means UTC
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return (value - _EPOCH) // _MS
     return int(value)
 

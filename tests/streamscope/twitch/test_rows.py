@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,8 @@ def test_columns_match_migration() -> None:
 def as_clickhouse_returns(row: dict[str, Any]) -> dict[str, Any]:
     """What clickhouse-connect hands back: tz-aware datetimes, uuid.UUID, plain dict for Map."""
     out = dict(row)
-    out["sent_at"] = datetime.fromtimestamp(row["sent_at"] / 1000, tz=timezone.utc)
-    out["received_at"] = datetime.fromtimestamp(row["received_at"] / 1000, tz=timezone.utc)
+    out["sent_at"] = datetime.fromtimestamp(row["sent_at"] / 1000, tz=UTC)
+    out["received_at"] = datetime.fromtimestamp(row["received_at"] / 1000, tz=UTC)
     out["message_id"] = uuid.UUID(row["message_id"])
     out["tags"] = dict(row["tags"])
     return out
