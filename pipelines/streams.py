@@ -25,18 +25,21 @@ from typing import Any
 
 import bytewax.operators as op
 import orjson
-from bytewax.dataflow import Dataflow
+from bytewax.dataflow import Dataflow, Stream
 from bytewax.inputs import Source
 from bytewax.outputs import Sink
 from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
 
-from sinks.clickhouse import ClickHouseSink, FlushReport
-from sinks.streams import StreamsBatch, StreamsSink
+from sinks.clickhouse import ClickHouseEpochSink, ClickHouseSink, FlushReport
+from sinks.streams import StreamsBatch, StreamsEpochSink, StreamsSink
 from sources.bus_input import BusInput
+from sources.kafka_input import KafkaBatch, KafkaInput
 from streamscope import topics
 from streamscope.bus import Bus
+from streamscope.kafka import decode_event, topic_name
 from streamscope.records import RawEvent
+from streamscope.settings import Settings, get_settings
 from streamscope.twitch.helix import HelixPayloadError, iso_ms, parse_envelope
 from streamscope.twitch.irc.rows import RowBatch
 from streamscope.twitch.sessions import (
@@ -48,11 +51,14 @@ from streamscope.twitch.sessions import (
     SessionInput,
     StreamEvent,
 )
+from streamscope.warehouse import connect
 
 log = logging.getLogger(__name__)
 
 STREAM_KINDS = frozenset({"stream.online", "stream.offline", "channel.update"})
 HELIX_KIND = "helix.streams"
+#: Kind prefix of a Kafka message that broke the topic contract (the rest is the reason).
+_UNDECODABLE = "undecodable: "
 
 ChatClassifier = Callable[[Sequence[RawEvent], dict[str, int]], RowBatch]
 
@@ -129,6 +135,11 @@ class Splitter:
         for event in events:
             if event.kind == HELIX_KIND:
                 self._helix(event, out)
+            elif event.kind.startswith(_UNDECODABLE):
+                reason = event.kind[len(_UNDECODABLE) :]
+                out.chat.dead_letters.append(
+                    (event.received_at, "kafka", "", "decode", reason, event.payload)
+                )
             elif event.kind in STREAM_KINDS:
                 try:
                     item = decode_stream_event(event)
@@ -194,14 +205,103 @@ def build_flow(
     flow = Dataflow(flow_id)
     inputs = [op.input(f"raw_events_{i}", flow, src) for i, src in enumerate(sources)]
     raw = inputs[0] if len(inputs) == 1 else op.merge("raw_events", *inputs)
-    split = op.map("split", raw, splitter or Splitter())
-    op.output("chat_warehouse", op.map("chat_rows", split, lambda s: s.chat), chat_sink)
+    chat, rows = _split_and_step(raw, splitter or Splitter())
+    op.output("chat_warehouse", chat, chat_sink)
+    op.output("streams_warehouse", rows, streams_sink)
+    return flow
+
+
+def _split_and_step(
+    raw: Stream[list[RawEvent]], splitter: Splitter
+) -> tuple[Stream[RowBatch], Stream[StreamsBatch]]:
+    split = op.map("split", raw, splitter)
     keyed = op.flat_map("by_channel", split, lambda s: s.keyed)
     sessions = op.stateful_map("sessions", keyed, step_session)
     session_rows = op.map("session_rows", sessions, lambda kv: kv[1])
     sample_rows = op.map("sample_rows", split, lambda s: s.samples)
-    op.output("streams_warehouse", op.merge("streams_rows", sample_rows, session_rows), streams_sink)
+    return op.map("chat_rows", split, lambda s: s.chat), op.merge("streams_rows", sample_rows, session_rows)
+
+
+def decode_batch(item: KafkaBatch) -> list[RawEvent]:
+    """A Kafka batch of EventSub frames or Helix envelopes as raw events; a message that breaks the
+    topic contract becomes an event of kind ``""``, which the splitter dead-letters with the reason."""
+    key, messages = item
+    default_kind = HELIX_KIND if topics.HELIX_STREAMS.name in key else ""
+    out: list[RawEvent] = []
+    for m in messages:
+        ts = m.timestamp()[1]
+        try:
+            out.append(decode_event(m.key(), m.value(), ts, m.headers(), default_kind))
+        except ValueError as exc:
+            raw = (m.value() or b"").decode("utf-8", "backslashreplace")
+            reason = f"{exc} (Kafka partition {key}, offset {m.offset()})"
+            out.append(RawEvent("", _UNDECODABLE + reason, raw, max(ts, 0), "kafka"))
+    return out
+
+
+def kafka_flow(
+    brokers: str,
+    topic_names: Sequence[str],
+    client_factory: Callable[[], Client],
+    *,
+    batch_rows: int = 5000,
+    flush_interval_s: float = 1.0,
+    stop: threading.Event | None = None,
+    on_flush: Callable[[FlushReport], None] | None = None,
+    on_streams_flush: Callable[[int, int], None] | None = None,
+    flow_id: str = "streams",
+) -> Dataflow:
+    """The streams dataflow reading the Helix and EventSub topics from Kafka (distributed mode).
+
+    Run it with Bytewax recovery: the per-channel session state is snapshotted with the input
+    positions, and both sinks flush at every snapshot, so a crash re-reads at most the last
+    snapshot interval and the re-inserted rows are deduplicated by the tables' keys.
+    """
+    flow = Dataflow(flow_id)
+    inputs = [
+        op.input(
+            f"kafka_{i}",
+            flow,
+            KafkaInput(brokers, t, batch_size=min(batch_rows, 5000), tick_s=flush_interval_s / 2, stop=stop),
+        )
+        for i, t in enumerate(topic_names)
+    ]
+    raw = op.map("decode", inputs[0] if len(inputs) == 1 else op.merge("kafka_raw", *inputs), decode_batch)
+    chat, rows = _split_and_step(raw, Splitter())
+    chat_sink = ClickHouseEpochSink(
+        client_factory, batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_flush
+    )
+    streams_sink = StreamsEpochSink(
+        client_factory, batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_streams_flush
+    )
+    op.output("chat_warehouse", op.map("chat_keyed", chat, lambda b: ("streams", b)), chat_sink)
+    op.output("streams_warehouse", op.map("rows_keyed", rows, lambda b: ("streams", b)), streams_sink)
     return flow
+
+
+def flow(
+    settings: Settings | None = None,
+    *,
+    stop: threading.Event | None = None,
+    on_flush: Callable[[FlushReport], None] | None = None,
+    on_streams_flush: Callable[[int, int], None] | None = None,
+) -> Dataflow:
+    """The Kafka streams dataflow from settings (``python -m bytewax.run pipelines.streams:flow``)."""
+    settings = settings or get_settings()
+    if not settings.kafka_brokers:
+        raise ValueError("set STREAMSCOPE_KAFKA_BROKERS: the streams dataflow reads its events from Kafka")
+    url, database = settings.clickhouse_url, settings.clickhouse_database
+    names = [topic_name(t, settings.kafka_topic_prefix) for t in (topics.HELIX_STREAMS, topics.EVENTSUB_RAW)]
+    return kafka_flow(
+        settings.kafka_brokers,
+        names,
+        lambda: connect(url, database),
+        batch_rows=settings.sink_batch_rows,
+        flush_interval_s=settings.sink_flush_interval_s,
+        stop=stop,
+        on_flush=on_flush,
+        on_streams_flush=on_streams_flush,
+    )
 
 
 def run(

@@ -161,3 +161,30 @@ def decode_line(
     except UnicodeDecodeError:
         raise ValueError("key is not UTF-8; expected the channel login") from None
     return RawLine(channel, line, timestamp, header(headers, "source", "kafka"))
+
+
+def decode_event(
+    key: bytes | None, value: bytes | None, timestamp: int, headers: AnyHeaders | None, kind: str = ""
+) -> RawEvent:
+    """The :class:`RawEvent` a message of a JSON topic (EventSub, Helix) carries.
+
+    ``kind`` is the ``subscription-type`` header (or the given default, e.g. ``helix.streams``).
+    Raises ``ValueError`` with the reason when the message breaks the contract.
+    """
+    if value is None:
+        raise ValueError("message has no value (a tombstone); expected a JSON payload")
+    try:
+        payload = value.decode()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"value is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        channel = (key or b"").decode()
+    except UnicodeDecodeError:
+        raise ValueError("key is not UTF-8; expected the broadcaster login") from None
+    return RawEvent(
+        channel,
+        header(headers, "subscription-type", kind),
+        payload,
+        timestamp,
+        header(headers, "source", "kafka"),
+    )

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from bytewax.dataflow import Dataflow
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
@@ -139,22 +140,26 @@ class EmbeddedIngest:
 
 
 class KafkaIngest:
-    """The Kafka chat dataflow with Bytewax recovery, on a background thread (``up --kafka``).
+    """The Kafka dataflows with Bytewax recovery, each on a background thread (``up --kafka``).
 
-    ``start`` creates missing topics and starts reading where the recovery store says (the start of
-    the topic the first time). ``finish`` ends the dataflow after its current batches, waits for the
-    last flush and re-raises a dataflow failure. A process killed at any moment resumes from the last
-    committed epoch on restart: nothing is lost and re-read rows are deduplicated by the warehouse.
+    The chat dataflow (``twitch.irc.raw``) and the streams dataflow (Helix samples and EventSub
+    payloads: viewer samples, sessions, EventSub chat) each keep their own recovery store under
+    ``settings.recovery_dir``. ``start`` creates missing topics and starts reading where the stores
+    say (the start of the topics the first time). ``finish`` ends both after their current batches,
+    waits for the last flushes and re-raises a dataflow failure. A process killed at any moment
+    resumes from the last committed epochs on restart: nothing is lost, re-read rows are deduplicated.
     """
 
     def __init__(self, settings: Settings) -> None:
         if not settings.kafka_brokers:
             raise ValueError("KafkaIngest needs settings.kafka_brokers")
         self.counters = IngestCounters()
+        self.streams_samples = 0
+        self.streams_sessions = 0
         self._settings = settings
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._threads: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
         self._lock = threading.Lock()
 
     def _on_flush(self, report: FlushReport) -> None:
@@ -162,35 +167,50 @@ class KafkaIngest:
             self.counters.add(report)
         count_flush(report)
 
-    def _run(self) -> None:
+    def _on_streams(self, samples: int, sessions: int) -> None:
+        with self._lock:
+            self.streams_samples += samples
+            self.streams_sessions += sessions
+
+    def _run(self, name: str, flow: Dataflow) -> None:
         s = self._settings
-        assert s.kafka_brokers
         try:
-            flow = chat.flow(s, stop=self._stop, on_flush=self._on_flush)
             run_main(
                 flow,
                 epoch_interval=timedelta(seconds=s.snapshot_interval_s),
-                recovery_config=recovery_config(s, "chat"),
+                recovery_config=recovery_config(s, name),
             )
         except BaseException as exc:  # surfaced to the caller by finish()
-            log.exception("chat dataflow failed")
-            self._error = exc
+            log.exception("%s dataflow failed", name)
+            self._errors.append(exc)
 
     def start(self) -> KafkaIngest:
+        from pipelines import streams
+
         s = self._settings
         assert s.kafka_brokers
         ensure_topics(s.kafka_brokers, topics.ALL, prefix=s.kafka_topic_prefix)
-        self._thread = threading.Thread(target=self._run, name="chat-dataflow-kafka", daemon=True)
-        self._thread.start()
+        flows = {
+            "chat": chat.flow(s, stop=self._stop, on_flush=self._on_flush),
+            "streams": streams.flow(
+                s, stop=self._stop, on_flush=self._on_flush, on_streams_flush=self._on_streams
+            ),
+        }
+        for name, flow in flows.items():
+            thread = threading.Thread(
+                target=self._run, args=(name, flow), name=f"{name}-dataflow", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
 
     def finish(self, timeout: float | None = None) -> IngestCounters:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._error is not None:
-            raise RuntimeError(f"the chat dataflow failed: {self._error}") from self._error
+        for thread in self._threads:
+            thread.join(timeout)
+        if self._errors:
+            raise RuntimeError(f"a dataflow failed: {self._errors[0]}") from self._errors[0]
         return self.counters
