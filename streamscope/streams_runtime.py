@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from clickhouse_connect.driver.client import Client
 
 from sinks.clickhouse import FlushReport
+from sinks.kafka import KafkaPublisher
+from sources.eventsub import EventSubSource
 from sources.helix.client import HelixClient
 from sources.helix.discovery import Discovery, DiscoveryFilters
 from sources.helix.poller import HelixStreamsPoller
@@ -166,3 +168,85 @@ def helix_capture(
             interval_s=settings.discovery_interval_s,
         )  # fmt: skip
     return HelixCapture(streams, poller, discovery)
+
+
+class EventSubCapture:
+    """EventSub for ``streamscope up``: on the capture loop it resolves the channels' ids through
+    Helix ``GET /users`` (user token), then runs :class:`~sources.eventsub.EventSubSource`, whose
+    frames go to ``publish`` (the streams dataflow's EVENTSUB_RAW topic, in-process or Kafka).
+
+    A failure (token refused, Helix unreachable) is logged and leaves IRC capture running; it is
+    never raised into ``up``. ``streams`` is an :class:`EmbeddedStreams` this capture owns (started
+    because no Helix poller had one) and finishes in :meth:`finish`.
+    """
+
+    def __init__(
+        self,
+        logins: Sequence[str],
+        publish: Callable[[list[RawEvent]], None],
+        streams: EmbeddedStreams | None = None,
+    ) -> None:
+        self.logins = list(logins)
+        self.publish = publish
+        self.streams = streams
+        self.source: EventSubSource | None = None
+        #: The Kafka producer behind ``publish`` in distributed mode (closed by ``up`` at the end).
+        self.publisher: KafkaPublisher[RawEvent] | None = None
+        self.error: BaseException | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start as a task of ``loop`` (from that loop's thread)."""
+        self._task = loop.create_task(self._run(), name="eventsub")
+
+    async def _run(self) -> None:
+        try:
+            self.source, found = await EventSubSource.for_logins(self.logins, self.publish)
+            if found.missing:
+                log.warning("EventSub: Twitch does not know %s; left out", ", ".join(found.missing))
+            log.info("EventSub: subscribing for %d channel(s) as %s", len(found.channels), found.user_login)
+            await self.source.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # chat keeps flowing over IRC; say why EventSub is off
+            self.error = exc
+            log.error("EventSub stopped: %s (chat is still captured over IRC)", exc)
+
+    async def stop(self) -> None:
+        if self.source is not None:
+            await self.source.stop()
+        if self._task is not None:
+            _, pending = await asyncio.wait({self._task}, timeout=10)
+            for task in pending:
+                task.cancel()
+
+    def finish(self, timeout: float | None = None) -> StreamsCounters | None:
+        return self.streams.finish(timeout) if self.streams is not None else None
+
+
+NO_USER_TOKEN = (
+    "EventSub (stream online/offline, title changes, authenticated chat) needs "
+    "STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_USER_TOKEN"
+)
+
+
+def eventsub_capture(
+    settings: Settings,
+    logins: Sequence[str],
+    *,
+    streams: EmbeddedStreams | None = None,
+    publish: Callable[[list[RawEvent]], None] | None = None,
+) -> EventSubCapture | None:
+    """EventSub for ``up`` when a user token and client id are set (else None).
+
+    Frames go to ``publish`` when given (Kafka), else into ``streams`` (the Helix side's in-process
+    streams dataflow), else into a new :class:`EmbeddedStreams` the capture owns.
+    """
+    if not settings.twitch_client_id or settings.twitch_user_token is None or not logins:
+        return None
+    if publish is not None:
+        return EventSubCapture(logins, publish)
+    owned = None
+    if streams is None:
+        streams = owned = EmbeddedStreams.from_settings(settings).start()
+    return EventSubCapture(logins, streams.publisher(topics.EVENTSUB_RAW.name), owned)

@@ -15,15 +15,19 @@ from clickhouse_connect.driver.client import Client
 
 from streamscope.settings import get_settings
 from streamscope.warehouse import connect, migrate
+from tests.fixtures.eventsub_server import eventsub_server
 from tests.fixtures.helix_server import helix_server_factory
 from tests.fixtures.kafka_broker import kafka_broker, topic_factory
+from tests.fixtures.stack import stack
 from tests.fixtures.twitch_cli import twitch_cli_binary, twitch_mock_api
 from tests.fixtures.twitch_gql_server import twitch_gql_server
 from tests.fixtures.twitch_irc_server import twitch_irc_server, twitch_irc_server_factory
 
 __all__ = [
+    "eventsub_server",
     "helix_server_factory",
     "kafka_broker",
+    "stack",
     "topic_factory",
     "twitch_cli_binary",
     "twitch_gql_server",

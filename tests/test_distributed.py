@@ -13,18 +13,14 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 
 from tests.data import XQCOW
-from tests.fixtures.kafka_broker import KafkaBroker, free_port
+from tests.fixtures.kafka_broker import free_port
+from tests.fixtures.stack import Stack, kill9
 
-XQCOW_ID = 71092938
 SPEED = "60"  # the 463 s recording in about 8 s: slow enough to kill processes mid-stream
 
 
@@ -36,125 +32,6 @@ def recorded_ids(path: Path) -> list[str]:
             tags = dict(t.split("=", 1) for t in line[1:].split(" ", 1)[0].split(";") if "=" in t)
             ids.append(tags["id"])
     return ids
-
-
-class Stack:
-    """The processes of one test, sharing a topic prefix, a warehouse and a recovery store."""
-
-    def __init__(self, broker: KafkaBroker, tmp: Path) -> None:
-        self.tmp = tmp
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "STREAMSCOPE_KAFKA_BROKERS": broker.bootstrap,
-            "STREAMSCOPE_KAFKA_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:10]}.",
-            "STREAMSCOPE_CLICKHOUSE_URL": f"chdb://{tmp / 'warehouse'}",
-            "STREAMSCOPE_RECOVERY_DIR": str(tmp / "recovery"),
-            "STREAMSCOPE_SNAPSHOT_INTERVAL_S": "1",
-            "STREAMSCOPE_SINK_FLUSH_INTERVAL_S": "0.2",
-            "STREAMSCOPE_SINK_BATCH_ROWS": "200",
-        }
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.runs = 0
-
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        self.runs += 1
-        log = (self.tmp / f"{self.runs:02d}-{name}.log").open("wb")  # a file: a full pipe would stall it
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamscope.cli", *args],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def source(self, *files: Path, speed: str | None = SPEED) -> subprocess.Popen[bytes]:
-        extra = ["--speed", speed] if speed else []
-        return self.spawn("source", "source", "replay", *map(str, files), *extra)
-
-    def up(self) -> subprocess.Popen[bytes]:
-        proc = self.spawn("up", "up", "--port", str(self.port), "--status-every", "1")
-        self.wait_api(proc)
-        return proc
-
-    def wait_api(self, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, f"process exited with {proc.returncode}:\n{self.logs()}"
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"API did not come up:\n{self.logs()}")
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(self.tmp.glob("*.log"))
-        )
-
-    def stored(self) -> int:
-        """Messages of #xqcow the API counts (0 before the channel exists)."""
-        res = httpx.get(f"{self.base}/v1/channels", timeout=10)
-        res.raise_for_status()
-        for ch in res.json()["channels"]:
-            if ch["id"] == XQCOW_ID:
-                return int(ch["messages"])
-        return 0
-
-    def wait_stored(self, at_least: int, timeout_s: float = 120) -> int:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            n = self.stored()
-            if n >= at_least:
-                return n
-            time.sleep(0.1)
-        raise AssertionError(f"only {self.stored()} of {at_least} messages stored:\n{self.logs()}")
-
-    def all_ids(self) -> list[str]:
-        """Every #xqcow message id the seed history endpoint pages out, in order."""
-        ids: list[str] = []
-        params: dict[str, Any] = {
-            "start": "2019-01-01T00:00:00Z",
-            "end": "2020-01-01T00:00:00Z",
-            "limit": 100,
-        }
-        with httpx.Client(base_url=self.base, timeout=30) as client:
-            while True:
-                page = client.get(f"/v1.0/{XQCOW_ID}/chat", params=params).json()
-                ids.extend(m["message_id"] for m in page["messages"])
-                if not page["cursor"]:
-                    return ids
-                params["after"] = page["cursor"]
-
-    def close(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-        for proc in self.procs:
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-@pytest.fixture
-def stack(kafka_broker: KafkaBroker, tmp_path: Path) -> Iterator[Stack]:
-    s = Stack(kafka_broker, tmp_path)
-    try:
-        yield s
-    finally:
-        s.close()
-
-
-def kill9(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
 
 
 def test_dataflow_killed_mid_stream_resumes_without_loss_or_doubles(stack: Stack) -> None:

@@ -5,7 +5,15 @@ Importing a command module registers its commands on :data:`app`.
 
 from __future__ import annotations
 
-from streamscope.cli import capture, db, distributed, export, ingest  # noqa: F401  (registers the commands)
+from streamscope.cli import (  # noqa: F401  (registers the commands)
+    api_sources,
+    capture,
+    db,
+    distributed,
+    export,
+    ingest,
+    pipelines,
+)
 from streamscope.cli.common import app
 
 __all__ = ["app", "main"]

@@ -1,7 +1,9 @@
-"""Distributed-mode processes: ``streamscope source KIND ...`` and ``streamscope pipeline NAME ...``.
+"""Distributed-mode processes: ``streamscope source irc|replay`` and what every source shares.
 
-A source process captures and publishes to Kafka; a pipeline process runs one Bytewax dataflow from
-Kafka into the warehouse, with recovery. Each can run alone, be killed at any moment and restarted.
+A source process captures and publishes to Kafka (``source helix|eventsub`` are in
+:mod:`streamscope.cli.api_sources`); a pipeline process (:mod:`streamscope.cli.pipelines`) runs one
+Bytewax dataflow from Kafka into the warehouse, with recovery. Each can run alone, be killed at any
+moment and restarted.
 """
 
 from __future__ import annotations
@@ -10,26 +12,24 @@ import asyncio
 import contextlib
 import signal
 import time
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from streamscope import topics
 from streamscope.cli.common import (
-    ClickHouseUrl,
     CliError,
-    Database,
     app,
     guard,
     log,
-    migrated,
     out,
     settings_from,
 )
-from streamscope.records import RawLine
+from streamscope.records import RawEvent, RawLine
 from streamscope.settings import Settings
+from streamscope.topics import Topic
 
 if TYPE_CHECKING:
     from sinks.kafka import KafkaPublisher
@@ -65,12 +65,56 @@ def kafka_settings(settings: Settings, kafka: str | None) -> Settings:
     return settings.model_copy(update={"kafka_brokers": brokers})
 
 
-def _terminate_like_interrupt() -> None:
+def terminate_like_interrupt() -> None:
     # Containers stop with SIGTERM: treat it like Ctrl-C so sources flush what they buffered.
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def run_capture(
+    run: Callable[[], Coroutine[Any, Any, None]],
+    stop: Callable[[], Awaitable[None]],
+    progress: Callable[[], None],
+    every_s: float,
+) -> None:
+    """Run a source's ``run()`` until it ends or Ctrl-C/SIGTERM (then ``stop()`` it cleanly),
+    calling ``progress()`` every ``every_s`` seconds."""
+
+    async def main() -> None:
+        task = asyncio.create_task(run())
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=every_s)
+                progress()
+            await task
+        finally:
+            if not task.done():
+                await stop()
+                await task
+
+    terminate_like_interrupt()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C/SIGTERM: stopped above; callers flush
+        asyncio.run(main())
+
+
+def event_publisher(settings: Settings, topic: Topic, source: str) -> KafkaPublisher[RawEvent]:
+    """A producer of raw JSON events (EventSub frames, Helix answers) to ``topic``; creates topics."""
+    from sinks.kafka import KafkaPublisher
+    from streamscope.kafka import encode_event, ensure_topics, topic_name
+
+    assert settings.kafka_brokers
+    ensure_topics(settings.kafka_brokers, topics.ALL, prefix=settings.kafka_topic_prefix)
+    return KafkaPublisher(
+        settings.kafka_brokers,
+        topic_name(topic, settings.kafka_topic_prefix),
+        encode_event,
+        buffer_messages=settings.kafka_buffer_messages,
+        client_id=f"streamscope-source-{source}",
+        channel_of=lambda r: r.channel,
+        source=source,
+    )
 
 
 def irc_publisher(settings: Settings, source: str) -> KafkaPublisher[RawLine]:
@@ -90,7 +134,7 @@ def irc_publisher(settings: Settings, source: str) -> KafkaPublisher[RawLine]:
     )
 
 
-def _serve_metrics(port: int | None) -> None:
+def serve_metrics_port(port: int | None) -> None:
     if port is not None:
         from streamscope.metrics import serve_metrics
 
@@ -128,7 +172,7 @@ def source_irc_cmd(
         logins = sorted({c.strip().lstrip("#").lower() for c in channel if c.strip()})
         if not logins:
             raise CliError("give at least one --channel NAME")
-        _serve_metrics(metrics_port)
+        serve_metrics_port(metrics_port)
         publisher = irc_publisher(settings, "irc")
         source = TwitchIrcSource(
             logins,
@@ -143,27 +187,16 @@ def source_irc_cmd(
             f"into Kafka {settings.kafka_brokers}; Ctrl-C stops"
         )
 
-        async def main() -> None:
-            task = asyncio.create_task(source.run())
-            try:
-                while not task.done():
-                    await asyncio.wait({task}, timeout=status_every)
-                    irc = source.stats()
-                    log.info(
-                        "progress: %d/%d channels joined, %d lines received, %d delivered to Kafka, "
-                        "%d waiting, %d reconnects",
-                        irc.joined_channels, irc.channels, irc.lines_received, publisher.delivered,
-                        publisher.buffered, irc.reconnects,
-                    )  # fmt: skip
-                await task
-            finally:
-                if not task.done():
-                    await source.stop()
-                    await task
+        def progress() -> None:
+            irc = source.stats()
+            log.info(
+                "progress: %d/%d channels joined, %d lines received, %d delivered to Kafka, "
+                "%d waiting, %d reconnects",
+                irc.joined_channels, irc.channels, irc.lines_received, publisher.delivered,
+                publisher.buffered, irc.reconnects,
+            )  # fmt: skip
 
-        _terminate_like_interrupt()
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C/SIGTERM: stop, then flush below
-            asyncio.run(main())
+        run_capture(source.run, source.stop, progress, status_every)
         left = publisher.close(60)
         stats = source.stats()
         out.print(
@@ -206,89 +239,5 @@ def source_replay_cmd(
             f"published {sent} lines to {settings.kafka_brokers} "
             f"({publisher.failed} refused) in {time.monotonic() - started:.1f}s"
         )
-
-    guard(run)
-
-
-@pipeline_app.command("chat")
-def pipeline_chat_cmd(
-    kafka: Kafka = None,
-    clickhouse_url: ClickHouseUrl = None,
-    database: Database = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", "-w", min=1, help="Bytewax workers in this process (default 1).",
-                     show_default=False),
-    ] = None,
-    process_id: Annotated[
-        int | None,
-        typer.Option("--process-id", "-i", min=0, help="This process's index in a Bytewax cluster.",
-                     show_default=False),
-    ] = None,
-    addresses: Annotated[
-        str | None,
-        typer.Option("--addresses", "-a", help='Cluster addresses "host:port;host:port;..." (with -i).',
-                     show_default=False),
-    ] = None,
-    recovery_dir: Annotated[
-        str | None,
-        typer.Option("--recovery-dir", help="Recovery store directory (default $STREAMSCOPE_RECOVERY_DIR).",
-                     show_default=False),
-    ] = None,
-    snapshot_interval: Annotated[
-        float | None,
-        typer.Option("--snapshot-interval", min=1.0, help="Seconds between recovery snapshots (default 10).",
-                     show_default=False),
-    ] = None,
-    metrics_port: MetricsPort = None,
-) -> None:  # fmt: skip
-    """Run the chat dataflow: Kafka twitch.irc.raw → parse → ClickHouse, with recovery.
-
-    Killed at any moment and restarted, it resumes from its last snapshot: every message is stored
-    and none is visible twice. With an embedded chDB warehouse no other process may open it.
-    """
-
-    def run() -> None:
-        from bytewax.run import cli_main
-
-        from pipelines import chat
-        from streamscope.kafka import ensure_topics
-        from streamscope.runtime import count_flush, recovery_config
-
-        if (process_id is None) != (addresses is None):
-            raise CliError("--process-id and --addresses go together (a Bytewax cluster)")
-        updates = {
-            k: v
-            for k, v in {
-                "pipeline_workers": workers,
-                "recovery_dir": recovery_dir,
-                "snapshot_interval_s": snapshot_interval,
-            }.items()
-            if v is not None
-        }
-        settings = kafka_settings(settings_from(clickhouse_url, database).model_copy(update=updates), kafka)
-        assert settings.kafka_brokers
-        migrated(settings)
-        ensure_topics(settings.kafka_brokers, topics.ALL, prefix=settings.kafka_topic_prefix)
-        _serve_metrics(metrics_port)
-        addr = addresses.split(";") if addresses else None
-        total_workers = settings.pipeline_workers * (len(addr) if addr else 1)
-        flow = chat.flow(settings, writers=total_workers, on_flush=count_flush)
-        out.print(
-            f"chat dataflow: Kafka {settings.kafka_brokers} → {settings.clickhouse_url} "
-            f"({settings.pipeline_workers} worker(s), recovery in {settings.recovery_dir}/chat)"
-        )
-        _terminate_like_interrupt()
-        try:
-            cli_main(
-                flow,
-                workers_per_process=settings.pipeline_workers,
-                process_id=process_id,
-                addresses=addr,
-                epoch_interval=timedelta(seconds=settings.snapshot_interval_s),
-                recovery_config=recovery_config(settings, "chat"),
-            )
-        except KeyboardInterrupt:
-            out.print("stopped; a restart resumes from the last snapshot")
 
     guard(run)

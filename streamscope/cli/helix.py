@@ -10,7 +10,7 @@ from streamscope.settings import Settings
 
 if TYPE_CHECKING:
     from sources.helix.discovery import DiscoveryFilters
-    from streamscope.streams_runtime import HelixCapture
+    from streamscope.streams_runtime import EventSubCapture, HelixCapture
 
 
 def discovery_filters(
@@ -57,4 +57,32 @@ def start_helix(
     out.print(
         f"viewer counts from {settings.twitch_helix_url} every {settings.helix_poll_interval_s:g}s for {what}"
     )
+    return capture
+
+
+def start_eventsub(
+    settings: Settings, logins: Sequence[str], helix: HelixCapture | None, *, kafka: bool
+) -> EventSubCapture | None:
+    """EventSub for ``up`` when a user token is set (into Kafka, or the streams dataflow), else a note."""
+    from streamscope.streams_runtime import NO_USER_TOKEN, eventsub_capture
+
+    if not logins:
+        return None
+    publisher = None
+    if kafka and settings.twitch_client_id and settings.twitch_user_token is not None:
+        from streamscope import topics
+        from streamscope.cli.distributed import event_publisher
+
+        publisher = event_publisher(settings, topics.EVENTSUB_RAW, "eventsub")
+    capture = eventsub_capture(
+        settings,
+        logins,
+        streams=helix.streams if helix is not None else None,
+        publish=publisher.publish if publisher is not None else None,
+    )
+    if capture is None:
+        log.info(NO_USER_TOKEN)
+        return None
+    capture.publisher = publisher
+    out.print(f"EventSub for {len(logins)} channel(s) at {settings.twitch_eventsub_url}")
     return capture

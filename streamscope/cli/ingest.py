@@ -28,7 +28,7 @@ from streamscope.cli.common import (
     out,
     settings_from,
 )
-from streamscope.cli.helix import discovery_filters, start_helix
+from streamscope.cli.helix import discovery_filters, start_eventsub, start_helix
 from streamscope.records import RawLine
 from streamscope.settings import Settings
 
@@ -256,6 +256,7 @@ def up_cmd(
         else:
             ingest = EmbeddedIngest.from_settings(settings).start()
             publish = ingest.publish
+        eventsub = start_eventsub(settings, logins, helix, kafka=bool(settings.kafka_brokers))
         loop = asyncio.new_event_loop()
         capture_failed: list[BaseException] = []
 
@@ -275,6 +276,8 @@ def up_cmd(
             if helix is not None:
                 helix.attach(source.join, source.part)
                 helix.start(loop)
+            if eventsub is not None:
+                eventsub.start(loop)
             loop.run_forever()
 
         source = (
@@ -325,6 +328,8 @@ def up_cmd(
         def stop() -> None:
             stopping.set()
             if source is not None:
+                if eventsub is not None:
+                    asyncio.run_coroutine_threadsafe(eventsub.stop(), loop).result(timeout=60)
                 if helix is not None:
                     asyncio.run_coroutine_threadsafe(helix.stop(), loop).result(timeout=60)
                 asyncio.run_coroutine_threadsafe(source.stop(), loop).result(timeout=60)
@@ -339,6 +344,10 @@ def up_cmd(
                 f"stored {counters.messages} messages and {counters.events} events, "
                 f"rejected {counters.dead_letters}"
             )
+            if eventsub is not None:
+                if eventsub.publisher is not None:
+                    eventsub.publisher.close(60)
+                eventsub.finish(timeout=120)
             if helix is not None:
                 done = helix.streams.finish(timeout=120)
                 out.print(f"stored {done.samples} viewer samples and {done.session_rows} stream session rows")

@@ -1,0 +1,132 @@
+"""``streamscope source helix|eventsub``: the Twitch API sources as their own processes, into Kafka.
+
+``source helix`` polls Helix ``GET /streams`` for the channels (app token by client credentials) and
+publishes each answer to ``twitch.helix.streams``; ``source eventsub`` subscribes to stream and chat
+events over EventSub (user token) and publishes every notification frame to ``twitch.eventsub.raw``.
+``streamscope pipeline streams`` turns both into viewer samples, sessions and chat rows.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from streamscope import topics
+from streamscope.cli.common import CliError, guard, log, out, settings_from
+from streamscope.cli.distributed import (
+    Kafka,
+    MetricsPort,
+    event_publisher,
+    kafka_settings,
+    run_capture,
+    serve_metrics_port,
+    source_app,
+)
+
+Channels = Annotated[list[str], typer.Option("--channel", "-c", help="Channel login (repeatable).")]
+StatusEvery = Annotated[
+    float, typer.Option("--status-every", min=1.0, help="Seconds between progress lines in the log.")
+]
+
+
+def _logins(channel: list[str]) -> list[str]:
+    logins = sorted({c.strip().lstrip("#").lower() for c in channel if c.strip()})
+    if not logins:
+        raise CliError("give at least one --channel NAME")
+    return logins
+
+
+@source_app.command("helix")
+def source_helix_cmd(
+    channel: Channels,
+    kafka: Kafka = None,
+    status_every: StatusEvery = 60.0,
+    metrics_port: MetricsPort = None,
+) -> None:
+    """Poll Helix GET /streams for the channels and publish every answer to Kafka (twitch.helix.streams).
+
+    Needs STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_CLIENT_SECRET; polls every
+    STREAMSCOPE_HELIX_POLL_INTERVAL_S seconds within the rate limit the Ratelimit-* headers announce.
+    """
+    from sources.helix.poller import HelixStreamsPoller
+
+    def run() -> None:
+        settings = kafka_settings(settings_from(None, None), kafka)
+        logins = _logins(channel)
+        if HelixStreamsPoller.credentials_from(settings) is None:
+            raise CliError(
+                "source helix needs STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_CLIENT_SECRET"
+            )
+        serve_metrics_port(metrics_port)
+        publisher = event_publisher(settings, topics.HELIX_STREAMS, "helix")
+        poller = HelixStreamsPoller.from_settings(logins, publisher.publish, settings)
+        out.print(
+            f"polling {len(logins)} channel(s) at {settings.twitch_helix_url} every "
+            f"{settings.helix_poll_interval_s:g}s into Kafka {settings.kafka_brokers}; Ctrl-C stops"
+        )
+
+        def progress() -> None:
+            p = poller.stats()
+            log.info(
+                "progress: %d channels, %d requests (%d x 429), %d answers delivered to Kafka",
+                p.channels, p.requests, p.rate_limited, publisher.delivered,
+            )  # fmt: skip
+
+        run_capture(poller.run, poller.stop, progress, status_every)
+        left = publisher.close(60)
+        out.print(
+            f"Kafka acknowledged {publisher.delivered} answers" + (f", {left} undelivered" if left else "")
+        )
+
+    guard(run)
+
+
+@source_app.command("eventsub")
+def source_eventsub_cmd(
+    channel: Channels,
+    kafka: Kafka = None,
+    status_every: StatusEvery = 60.0,
+    metrics_port: MetricsPort = None,
+) -> None:
+    """Subscribe to the channels' EventSub events and publish every notification to Kafka.
+
+    Topic twitch.eventsub.raw: stream.online/offline, channel.update and, unless
+    STREAMSCOPE_EVENTSUB_CHAT=false, chat messages and notifications.
+
+    Needs STREAMSCOPE_TWITCH_CLIENT_ID and a user token with user:read:chat in
+    STREAMSCOPE_TWITCH_USER_TOKEN.
+    """
+    import asyncio
+
+    from sources.eventsub import EventSubSource
+
+    def run() -> None:
+        settings = kafka_settings(settings_from(None, None), kafka)
+        logins = _logins(channel)
+        if not settings.twitch_client_id or settings.twitch_user_token is None:
+            raise CliError(
+                "source eventsub needs STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_USER_TOKEN"
+            )
+        serve_metrics_port(metrics_port)
+        publisher = event_publisher(settings, topics.EVENTSUB_RAW, "eventsub")
+        try:
+            source, found = asyncio.run(EventSubSource.for_logins(logins, publisher.publish))
+        except Exception as exc:  # Helix refused the token, or is unreachable: one sentence
+            raise CliError(f"could not look up the channels on Helix: {exc}") from None
+        if found.missing:
+            out.print(f"unknown channels (skipped): {', '.join(found.missing)}")
+        out.print(
+            f"EventSub for {len(found.channels)} channel(s) into Kafka {settings.kafka_brokers}; Ctrl-C stops"
+        )
+
+        def progress() -> None:
+            log.info("progress: %s, %d delivered to Kafka", source.stats(), publisher.delivered)
+
+        run_capture(source.run, source.stop, progress, status_every)
+        left = publisher.close(60)
+        out.print(
+            f"Kafka acknowledged {publisher.delivered} events" + (f", {left} undelivered" if left else "")
+        )
+
+    guard(run)
