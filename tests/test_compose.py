@@ -402,3 +402,22 @@ def test_the_image_installs_every_package_and_runs_streamscope_as_a_user() -> No
     for name in OURS:
         build = SERVICES[name]["build"]
         assert (ROOT / build["context"] / build.get("dockerfile", "Dockerfile")).resolve() == DOCKERFILE
+
+
+def test_env_files_are_examples_of_settings_with_placeholder_secrets() -> None:
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    for name, service in SERVICES.items():
+        for entry in service.get("env_file", []):
+            path = entry["path"] if isinstance(entry, dict) else entry
+            assert isinstance(entry, dict) and entry.get("required") is False, (
+                f"{name}: {path} must be optional"
+            )
+            assert path in (ROOT / ".gitignore").read_text().split(), (
+                f"{path} holds secrets: ignore it in git"
+            )
+            example = dotenv(ROOT / f"{path}.example")
+            assert example, f"{name}: {path}.example documents nothing"
+            for key, value in example.items():
+                assert key.startswith(prefix) and key[len(prefix) :].lower() in Settings.model_fields, key
+                if SECRET.search(key):
+                    assert value == "CHANGE-ME", f"{path}.example: {key} must be a placeholder"
