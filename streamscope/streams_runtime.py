@@ -172,8 +172,9 @@ def helix_capture(
 
 class EventSubCapture:
     """EventSub for ``streamscope up``: on the capture loop it resolves the channels' ids through
-    Helix ``GET /users`` (user token), then runs :class:`~sources.eventsub.EventSubSource`, whose
-    frames go to ``publish`` (the streams dataflow's EVENTSUB_RAW topic, in-process or Kafka).
+    Helix ``GET /users`` (user token), then runs :class:`~sources.eventsub.EventSubSource` for the
+    stream events (online, offline, title/game changes; chat is IRC's job in ``up``), whose frames go
+    to ``publish`` (the streams dataflow's EVENTSUB_RAW topic, in-process or Kafka).
 
     A failure (token refused, Helix unreachable) is logged and leaves IRC capture running; it is
     never raised into ``up``. ``streams`` is an :class:`EmbeddedStreams` this capture owns (started
@@ -201,7 +202,9 @@ class EventSubCapture:
 
     async def _run(self) -> None:
         try:
-            self.source, found = await EventSubSource.for_logins(self.logins, self.publish)
+            # Chat comes from IRC in `up`: EventSub chat too would store every message twice (the two
+            # carry different send times, and the tables' keys include the send time).
+            self.source, found = await EventSubSource.for_logins(self.logins, self.publish, chat=False)
             if found.missing:
                 log.warning("EventSub: Twitch does not know %s; left out", ", ".join(found.missing))
             log.info("EventSub: subscribing for %d channel(s) as %s", len(found.channels), found.user_login)
