@@ -157,3 +157,33 @@ def test_pipeline_process_with_two_workers_survives_kill_9(stack: Stack) -> None
     ids = stack.all_ids()
     assert len(ids) == len(set(ids)) == len(expected)
     assert set(ids) == set(expected)
+
+
+def test_the_chat_flow_runs_under_bytewax_run(stack: Stack) -> None:
+    """``python -m bytewax.run pipelines.chat:flow`` (the DESIGN's import-path contract) with its own
+    recovery flags, after ``streamscope db migrate``; the API then pages every message once."""
+    expected = recorded_ids(XQCOW)
+    assert stack.source(XQCOW, speed=None).wait(120) == 0, stack.logs()
+    assert stack.spawn("migrate", "db", "migrate").wait(120) == 0, stack.logs()
+    recovery = stack.tmp / "bytewax-recovery"
+    recovery.mkdir()
+    subprocess.run([sys.executable, "-m", "bytewax.recovery", str(recovery), "1"], check=True, timeout=60)
+    command = [sys.executable, "-m", "bytewax.run", "pipelines.chat:flow", "-r", str(recovery)]
+    command += ["-s", "1", "-b", "0"]
+    ids: list[str] = []
+    for round_ in range(4):  # the flow tails Kafka forever: run it, stop it, look; resume if short
+        log = (stack.tmp / f"9{round_}-bytewax-run.log").open("wb")
+        proc = subprocess.Popen(command, env=stack.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        stack.procs.append(proc)
+        time.sleep(12)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+        api = stack.spawn("serve", "serve", "--port", str(stack.port))
+        stack.wait_api(api)
+        ids = stack.all_ids()
+        api.send_signal(signal.SIGINT)
+        api.wait(60)
+        if len(ids) >= len(expected):
+            break
+    assert len(ids) == len(set(ids)) == len(expected), stack.logs()
