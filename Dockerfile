@@ -26,10 +26,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # Install from the built wheels only (--no-index): the image holds exactly what was just resolved.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     pip install --no-index --find-links /wheels streamscope
-# A fixed non-root user. /var/lib/streamscope/recovery exists in the image and belongs to that user,
-# so a named volume mounted there (Bytewax recovery snapshots) starts out writable by it.
+# A fixed non-root user. /var/lib/streamscope/{recovery,jobs} exist in the image and belong to that user,
+# so named volumes mounted there (Bytewax recovery snapshots, capture jobs) start out writable by it.
 RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin streamscope \
-    && mkdir -p /var/lib/streamscope/recovery \
+    && mkdir -p /var/lib/streamscope/recovery /var/lib/streamscope/jobs \
     && chown -R streamscope:streamscope /var/lib/streamscope
 USER streamscope
 WORKDIR /var/lib/streamscope

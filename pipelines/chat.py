@@ -77,17 +77,35 @@ class ParseEnrich:
                         m.topic() or "", m.partition() or 0, m.offset() or 0, "decode", str(exc), value
                     )
         if rejected and self._dead_letter_topic is not None:
-            self._dead_letter_topic.flush()  # rare; copied before the batch's offsets can commit
+            self._dead_letter_topic.flush()  # rare; delivered before the batch's offsets can commit
         batch = self(lines)
         batch.dead_letters.extend(rejected)
         return key, batch
 
 
-def build_flow(source: Source[list[RawLine]], sink: Sink[RowBatch], *, flow_id: str = "chat") -> Dataflow:
+def known_channels(client: Client) -> dict[str, int]:
+    """login → channel id for every channel the warehouse has seen (its latest id per login).
+
+    Seeds :class:`ParseEnrich` at start, so lines without a room id (CLEARMSG) that arrive before the
+    channel's first PRIVMSG after a restart still get their channel.
+    """
+    rows = client.query(
+        "SELECT login, argMax(channel_id, last_seen) FROM channels GROUP BY login"
+    ).result_rows
+    return {str(login): int(cid) for login, cid in rows if login}
+
+
+def build_flow(
+    source: Source[list[RawLine]],
+    sink: Sink[RowBatch],
+    *,
+    channel_ids: dict[str, int] | None = None,
+    flow_id: str = "chat",
+) -> Dataflow:
     """The chat dataflow from any source of raw-line batches to any sink of row batches."""
     flow = Dataflow(flow_id)
     raw = op.input("raw_lines", flow, source)
-    rows = op.map("parse_enrich", raw, ParseEnrich())
+    rows = op.map("parse_enrich", raw, ParseEnrich(channel_ids))
     op.output("warehouse", rows, sink)
     return flow
 
@@ -127,7 +145,8 @@ def kafka_flow(
     flow = Dataflow(flow_id)
     raw = op.input("kafka_raw_lines", flow, source)
     dead = DeadLetterTopic(brokers, dead_letter_topic) if dead_letter_topic else None
-    rows = op.map("decode_parse_enrich", raw, ParseEnrich(dead_letter_topic=dead).kafka_batch)
+    enrich = ParseEnrich(known_channels(client_factory()), dead_letter_topic=dead)
+    rows = op.map("decode_parse_enrich", raw, enrich.kafka_batch)
     op.output("warehouse", rows, sink)
     return flow
 
@@ -176,4 +195,4 @@ def run(
     sink = ClickHouseSink(
         client_factory, batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_flush
     )
-    run_main(build_flow(source, sink))
+    run_main(build_flow(source, sink, channel_ids=known_channels(client_factory())))

@@ -100,13 +100,15 @@ class WarehouseWriter:
         # background=True: inserts run on one writer thread while the caller goes on parsing (the
         # engine does much of an insert outside the GIL). At most one buffer waits behind the one
         # being written, so memory stays bounded and a slow warehouse slows the dataflow down.
-        self._queue: queue.Queue[_Buffer] | None = None
+        self._queue: queue.Queue[_Buffer | None] | None = None
         self._done = FlushReport()
         self._done_lock = threading.Lock()
         self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = None
         if background:
             self._queue = queue.Queue(maxsize=1)
-            threading.Thread(target=self._drain, name="warehouse-writer", daemon=True).start()
+            self._thread = threading.Thread(target=self._drain, name="warehouse-writer", daemon=True)
+            self._thread.start()
 
     def add(self, batch: RowBatch) -> None:
         buf = self._buf
@@ -147,6 +149,9 @@ class WarehouseWriter:
         assert self._queue is not None
         while True:
             buf = self._queue.get()
+            if buf is None:  # close(): everything before it was written
+                self._queue.task_done()
+                return
             try:
                 if self._failure is None:
                     self._write(buf)
@@ -236,7 +241,14 @@ class WarehouseWriter:
                 delay = min(delay * 2, self._max_backoff)
 
     def close(self) -> None:
-        self.flush()
+        """Flush, end the writer thread and release the client (the writer is done after this)."""
+        try:
+            self.flush()
+        finally:
+            if self._queue is not None and self._thread is not None:
+                self._queue.put(None)
+                self._thread.join(timeout=30)
+            self._client.close()
 
 
 def _dead_letter_for(

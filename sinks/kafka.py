@@ -100,7 +100,7 @@ class KafkaPublisher(Generic[R]):
                 metrics.CAPTURED_LINES.labels(source=self._source, channel=self._channel_of(record)).inc()
         self._producer.poll(0)  # serve delivery callbacks
         self._end_backpressure()
-        metrics.PRODUCER_BUFFERED.set(len(self._producer))
+        metrics.PRODUCER_BUFFERED.labels(topic=self._topic).set(len(self._producer))
 
     def _wait_for_room(self) -> None:
         now = time.monotonic()
@@ -160,7 +160,7 @@ class KafkaPublisher(Generic[R]):
     def flush(self, timeout_s: float | None = None) -> int:
         """Wait until everything is acknowledged (or ``timeout_s`` passed); returns what is left."""
         left = self._producer.flush(timeout_s) if timeout_s is not None else self._producer.flush()
-        metrics.PRODUCER_BUFFERED.set(left)
+        metrics.PRODUCER_BUFFERED.labels(topic=self._topic).set(left)
         return int(left)
 
     def close(self, timeout_s: float | None = None) -> int:
@@ -203,8 +203,17 @@ class DeadLetterTopic:
         except UnicodeDecodeError:
             doc["payload"] = base64.b64encode(payload or b"").decode()
             doc["payload_encoding"] = "base64"
-        self._producer.produce(self._topic, orjson.dumps(doc), source_topic.encode())
+        while True:
+            try:
+                self._producer.produce(self._topic, orjson.dumps(doc), source_topic.encode())
+                break
+            except BufferError:  # the broker is away and the buffer is full: wait, never drop
+                self._producer.poll(0.1)
         self._producer.poll(0)
 
-    def flush(self, timeout_s: float = 30.0) -> int:
-        return int(self._producer.flush(timeout_s))
+    def flush(self) -> None:
+        """Block until the broker acknowledged every copy (it may be away for a while: log it)."""
+        waited = 0.0
+        while self._producer.flush(10.0):
+            waited += 10.0
+            log.warning("dead-letter copies wait for Kafka (%.0fs so far): the dataflow is paused", waited)

@@ -92,6 +92,9 @@ class KafkaInput(FixedPartitionedSource[KafkaBatch, int]):
             "group.id": "streamscope-unused",  # required by librdkafka; positions live in recovery
             "enable.auto.commit": False,
             "enable.partition.eof": False,
+            # A resume position that retention has deleted meanwhile: read what is left, never jump
+            # to the end (librdkafka's default), and say so (see _KafkaPartition).
+            "auto.offset.reset": "earliest",
             "fetch.max.bytes": 64 * 1024 * 1024,
             "logger": logging.getLogger("librdkafka"),  # not raw lines on stderr
             **self._config,
@@ -117,6 +120,8 @@ class _KafkaPartition(StatefulSourcePartition[KafkaBatch, int]):
         self._consumer = Consumer(config)
         self._tp = TopicPartition(topic, partition, start)
         self._consumer.assign([self._tp])
+        if start >= 0:
+            self._warn_if_expired(start)
         self._key = f"{partition}-{topic}"
         self._next = start  # offset of the next message not yet emitted (symbolic until the first)
         self._batch_size = batch_size
@@ -148,6 +153,18 @@ class _KafkaPartition(StatefulSourcePartition[KafkaBatch, int]):
             self._last_emit = now
             return [(self._key, [])]
         return []
+
+    def _warn_if_expired(self, start: int) -> None:
+        try:
+            low, _ = self._consumer.get_watermark_offsets(self._tp, timeout=10)
+        except Exception:  # the broker may be away; the consumer retries on its own
+            return
+        if start < low:
+            log.warning(
+                "Kafka %s: the snapshot resumes at offset %d but retention already deleted up to %d; "
+                "%d messages are lost to this dataflow",
+                self._key, start, low, low - start,
+            )  # fmt: skip
 
     def _errors(self, msgs: list[Message]) -> None:
         for msg in msgs:

@@ -55,7 +55,8 @@ PRODUCE_ERRORS = Counter(
 )
 PRODUCER_BUFFERED = Gauge(
     "kafka_producer_buffered_messages",
-    "Messages waiting in the producer's local buffer for the broker to acknowledge them.",
+    "Messages waiting in a producer's local buffer for the broker to acknowledge them, by topic.",
+    ["topic"],
     registry=REGISTRY,
 )
 BACKPRESSURE_SECONDS = Counter(

@@ -117,11 +117,14 @@ class EmbeddedStreams:
 
 @dataclass
 class HelixCapture:
-    """The poller (and discovery) to run on the capture loop, publishing into ``streams``."""
+    """The poller (and discovery) to run on the capture loop, publishing into ``streams`` (the
+    in-process streams dataflow) or, in distributed mode (``streams`` None), into Kafka through
+    ``publisher``."""
 
-    streams: EmbeddedStreams
+    streams: EmbeddedStreams | None
     poller: HelixStreamsPoller
     discovery: Discovery | None = None
+    publisher: KafkaPublisher[RawEvent] | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def attach(self, join: Callable[[str], None], part: Callable[[str], None]) -> None:
@@ -150,14 +153,27 @@ class HelixCapture:
 
 
 def helix_capture(
-    settings: Settings, logins: Sequence[str], discover: DiscoveryFilters | None
+    settings: Settings,
+    logins: Sequence[str],
+    discover: DiscoveryFilters | None,
+    publisher: KafkaPublisher[RawEvent] | None = None,
 ) -> HelixCapture | None:
-    """The Helix side of ``up``, or None when no client id/secret is configured."""
+    """The Helix side of ``up``, or None when no client id/secret is configured.
+
+    Samples go to ``publisher`` (Kafka, read by the streams dataflow of ``up --kafka``) when given,
+    else into a new in-process :class:`EmbeddedStreams`.
+    """
     creds = HelixStreamsPoller.credentials_from(settings)
     if creds is None:
         return None
-    streams = EmbeddedStreams.from_settings(settings).start()
-    poller = HelixStreamsPoller.from_settings(logins, streams.publisher(topics.HELIX_STREAMS.name), settings)
+    streams: EmbeddedStreams | None = None
+    publish: Callable[[Sequence[RawEvent]], None]
+    if publisher is not None:
+        publish = publisher.publish
+    else:
+        streams = EmbeddedStreams.from_settings(settings).start()
+        publish = streams.publisher(topics.HELIX_STREAMS.name)
+    poller = HelixStreamsPoller.from_settings(logins, publish, settings)
     discovery = None
     if discover is not None:
         client = HelixClient(
@@ -167,7 +183,7 @@ def helix_capture(
             client, discover, join=lambda _: None, part=lambda _: None, poller=poller, pinned=logins,
             interval_s=settings.discovery_interval_s,
         )  # fmt: skip
-    return HelixCapture(streams, poller, discovery)
+    return HelixCapture(streams, poller, discovery, publisher)
 
 
 class EventSubCapture:

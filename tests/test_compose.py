@@ -421,3 +421,11 @@ def test_env_files_are_examples_of_settings_with_placeholder_secrets() -> None:
                 assert key.startswith(prefix) and key[len(prefix) :].lower() in Settings.model_fields, key
                 if SECRET.search(key):
                     assert value == "CHANGE-ME", f"{path}.example: {key} must be a placeholder"
+
+
+def test_chat_is_captured_by_one_source_only() -> None:
+    # IRC and EventSub copies of a message carry different send times and would both be stored.
+    irc = [n for n in OURS if command(n)[:2] == ["source", "irc"]]
+    eventsub = [n for n in OURS if command(n)[:2] == ["source", "eventsub"]]
+    for name in eventsub if irc else []:
+        assert environment(SERVICES[name]).get("STREAMSCOPE_EVENTSUB_CHAT") == "false", name

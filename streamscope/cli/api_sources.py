@@ -18,6 +18,7 @@ from streamscope.cli.distributed import (
     Kafka,
     MetricsPort,
     event_publisher,
+    finish_publisher,
     kafka_settings,
     run_capture,
     serve_metrics_port,
@@ -74,10 +75,8 @@ def source_helix_cmd(
             )  # fmt: skip
 
         run_capture(poller.run, poller.stop, progress, status_every)
-        left = publisher.close(60)
-        out.print(
-            f"Kafka acknowledged {publisher.delivered} answers" + (f", {left} undelivered" if left else "")
-        )
+        finish_publisher(publisher, "Helix answers")
+        out.print(f"Kafka acknowledged {publisher.delivered} answers")
 
     guard(run)
 
@@ -124,9 +123,7 @@ def source_eventsub_cmd(
             log.info("progress: %s, %d delivered to Kafka", source.stats(), publisher.delivered)
 
         run_capture(source.run, source.stop, progress, status_every)
-        left = publisher.close(60)
-        out.print(
-            f"Kafka acknowledged {publisher.delivered} events" + (f", {left} undelivered" if left else "")
-        )
+        finish_publisher(publisher, "EventSub events")
+        out.print(f"Kafka acknowledged {publisher.delivered} events")
 
     guard(run)

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.progress import Progress as Bar
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -147,7 +148,8 @@ def _capture(
             reason = asyncio.run(main())
         except (ReplayUnavailable, MissingExtra) as exc:
             raise CliError(f"{exc} (the file {path} holds what was captured before)") from None
-        except OSError as exc:
+        except (OSError, httpx.HTTPError, ValueError) as exc:
+            # Network errors, and answers that are not what the platform documents (not JSON, ...).
             raise CliError(f"capture failed: {exc}; the file {path} holds what was captured before") from None
         show(progress)
     why = {

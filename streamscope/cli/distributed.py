@@ -99,6 +99,16 @@ def run_capture(
         asyncio.run(main())
 
 
+def finish_publisher(publisher: KafkaPublisher[RawEvent] | KafkaPublisher[RawLine], what: str) -> None:
+    """Wait up to 60 s for Kafka to acknowledge what is buffered; a clear error for what it did not."""
+    left = publisher.close(60)
+    if left:
+        raise CliError(
+            f"Kafka did not acknowledge {left} captured {what} within 60s; they are lost "
+            "(check that the brokers are up before stopping a source)"
+        )
+
+
 def event_publisher(settings: Settings, topic: Topic, source: str) -> KafkaPublisher[RawEvent]:
     """A producer of raw JSON events (EventSub frames, Helix answers) to ``topic``; creates topics."""
     from sinks.kafka import KafkaPublisher
@@ -197,12 +207,8 @@ def source_irc_cmd(
             )  # fmt: skip
 
         run_capture(source.run, source.stop, progress, status_every)
-        left = publisher.close(60)
-        stats = source.stats()
-        out.print(
-            f"received {stats.lines_received} lines, Kafka acknowledged {publisher.delivered}"
-            + (f", {left} still undelivered after 60s" if left else "")
-        )
+        finish_publisher(publisher, "lines")
+        out.print(f"received {source.stats().lines_received} lines, Kafka acknowledged {publisher.delivered}")
 
     guard(run)
 

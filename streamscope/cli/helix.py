@@ -44,7 +44,13 @@ def start_helix(
     """Start the streams dataflow and build the poller/discovery, or say why viewer counts are off."""
     from streamscope.streams_runtime import NO_CREDENTIALS, helix_capture
 
-    capture = helix_capture(settings, logins, filters)
+    publisher = None
+    if settings.kafka_brokers and settings.twitch_client_id and settings.twitch_client_secret is not None:
+        from streamscope import topics
+        from streamscope.cli.distributed import event_publisher
+
+        publisher = event_publisher(settings, topics.HELIX_STREAMS, "helix")
+    capture = helix_capture(settings, logins, filters, publisher)
     if capture is None:
         if filters is not None:
             raise CliError(
@@ -77,7 +83,7 @@ def start_eventsub(
     capture = eventsub_capture(
         settings,
         logins,
-        streams=helix.streams if helix is not None else None,
+        streams=helix.streams if helix is not None and not kafka else None,
         publish=publisher.publish if publisher is not None else None,
     )
     if capture is None:

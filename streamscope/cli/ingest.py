@@ -29,7 +29,7 @@ from streamscope.cli.common import (
     settings_from,
 )
 from streamscope.cli.helix import discovery_filters, start_eventsub, start_helix
-from streamscope.records import RawLine
+from streamscope.records import RawEvent, RawLine
 from streamscope.settings import Settings
 
 if TYPE_CHECKING:
@@ -191,8 +191,9 @@ def up_cmd(
         str | None,
         typer.Option(
             "--kafka",
-            help="Kafka bootstrap servers: read chat from Kafka (sources run as `streamscope source`) "
-            "instead of the in-process bus. Default: $STREAMSCOPE_KAFKA_BROKERS (unset: embedded).",
+            help="Kafka bootstrap servers: run the chat and streams dataflows from Kafka (sources run as "
+            "`streamscope source`, or --channel here publishes to Kafka) instead of the in-process bus. "
+            "Default: $STREAMSCOPE_KAFKA_BROKERS (unset: embedded).",
             show_default=False,
         ),
     ] = None,
@@ -313,12 +314,29 @@ def up_cmd(
                     c.dead_letters, irc.reconnects,
                 )  # fmt: skip
                 if helix is not None:
-                    p, h = helix.poller.stats(), helix.streams.counters
+                    p = helix.poller.stats()
+                    samples, sessions = streams_stored()
                     log.info(
                         "progress: helix %d channels tracked, %d requests (%d x 429, %.0fs paced), "
                         "%d viewer samples and %d session rows stored",
-                        p.channels, p.requests, p.rate_limited, p.paced_s, h.samples, h.session_rows,
+                        p.channels, p.requests, p.rate_limited, p.paced_s, samples, sessions,
                     )  # fmt: skip
+
+        def publishers() -> list[KafkaPublisher[RawLine] | KafkaPublisher[RawEvent]]:
+            found: list[KafkaPublisher[RawLine] | KafkaPublisher[RawEvent]] = []
+            if publisher is not None:
+                found.append(publisher)
+            for other in (eventsub.publisher if eventsub else None, helix.publisher if helix else None):
+                if other is not None:
+                    found.append(other)
+            return found
+
+        def streams_stored() -> tuple[int, int]:
+            if helix is not None and helix.streams is not None:
+                return helix.streams.counters.samples, helix.streams.counters.session_rows
+            if isinstance(ingest, KafkaIngest):
+                return ingest.streams_samples, ingest.streams_sessions
+            return 0, 0
 
         def start() -> None:
             if source is not None:
@@ -337,20 +355,24 @@ def up_cmd(
                 capture.join(timeout=10)
             if capture_failed:
                 console.print(f"[red]capture failed:[/red] {capture_failed[0]}")
-            if publisher is not None:
-                publisher.close(60)
+            unacknowledged = [p.close(60) for p in publishers()]
+            if any(unacknowledged):
+                console.print(
+                    f"[red]Kafka did not acknowledge {sum(unacknowledged)} captured records within 60s; "
+                    "they are lost[/red]"
+                )
             counters = ingest.finish(timeout=120)
             out.print(
                 f"stored {counters.messages} messages and {counters.events} events, "
                 f"rejected {counters.dead_letters}"
             )
             if eventsub is not None:
-                if eventsub.publisher is not None:
-                    eventsub.publisher.close(60)
                 eventsub.finish(timeout=120)
+            if helix is not None and helix.streams is not None:
+                helix.streams.finish(timeout=120)
             if helix is not None:
-                done = helix.streams.finish(timeout=120)
-                out.print(f"stored {done.samples} viewer samples and {done.session_rows} stream session rows")
+                samples, sessions = streams_stored()
+                out.print(f"stored {samples} viewer samples and {sessions} stream session rows")
 
         if logins:
             out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")

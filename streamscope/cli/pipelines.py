@@ -25,6 +25,7 @@ from streamscope.cli.distributed import (
     terminate_like_interrupt,
 )
 from streamscope.settings import Settings
+from streamscope.warehouse.client import redact
 
 Workers = Annotated[
     int | None,
@@ -77,7 +78,7 @@ def _run_pipeline(
     addr = addresses.split(";") if addresses else None
     flow = build(settings, settings.pipeline_workers * (len(addr) if addr else 1))
     out.print(
-        f"{name} dataflow: Kafka {settings.kafka_brokers} → {settings.clickhouse_url} "
+        f"{name} dataflow: Kafka {settings.kafka_brokers} → {redact(settings.clickhouse_url)} "
         f"({settings.pipeline_workers} worker(s), recovery in {settings.recovery_dir}/{name})"
     )
     terminate_like_interrupt()

@@ -13,7 +13,7 @@ from pipelines.chat import build_flow
 from sources.replay import read_lines, replay
 from streamscope.runtime import EmbeddedIngest
 from streamscope.twitch.irc.rows import MESSAGE_COLUMNS, RowBatch, rebuild_message_line
-from tests.data import PAJLADA, XQCOW
+from tests.data import FIXTURES, PAJLADA, XQCOW
 
 CONTROL = {"PING", "PONG", "CAP", "RECONNECT", "001", "002", "003", "004", "372", "375", "376"}
 
@@ -151,3 +151,22 @@ def test_control_lines_are_counted_not_stored(warehouse: Client, warehouse_url: 
     assert pipeline.counters.control == 4
     assert pipeline.counters.lines == len(lines)
     assert scalar(warehouse, "SELECT count() FROM dead_letters") == 0
+
+
+def test_a_restarted_flow_knows_the_channels_the_warehouse_has_seen(
+    warehouse: Client, warehouse_url: str, tmp_path: Path
+) -> None:
+    # A real CLEARMSG of the fixtures without a room id (Twitch sends `room-id=` empty there).
+    clearmsg = next(
+        line
+        for path in sorted(FIXTURES.glob("*.log"))
+        for line in raw_lines(path)
+        if command_of(line) == "CLEARMSG" and ";room-id=;" in line and " #pajlada " in line
+    )
+    first, second = tmp_path / "first.log", tmp_path / "second.log"
+    first.write_text(next(line for line in raw_lines(PAJLADA) if command_of(line) == "PRIVMSG") + "\n")
+    second.write_text(clearmsg + "\n")
+    ingest(warehouse, warehouse_url, [first])  # learns pajlada's id from the PRIVMSG's room-id
+    ingest(warehouse, warehouse_url, [second])  # a new process: only the warehouse remembers
+    rows = warehouse.query("SELECT channel_id, kind FROM chat_events FINAL").result_rows
+    assert rows == [(11148817, "delete")]
