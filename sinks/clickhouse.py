@@ -241,14 +241,14 @@ class WarehouseWriter:
                 delay = min(delay * 2, self._max_backoff)
 
     def close(self) -> None:
-        """Flush, end the writer thread and release the client (the writer is done after this)."""
+        """Flush and end the writer thread (the writer is done after this). The client is the
+        caller's: factories may hand the same client to several writers, so it stays open."""
         try:
             self.flush()
         finally:
             if self._queue is not None and self._thread is not None:
                 self._queue.put(None)
                 self._thread.join(timeout=30)
-            self._client.close()
 
 
 def _dead_letter_for(
