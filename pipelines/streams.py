@@ -12,14 +12,16 @@ topics. ``split`` turns a batch into:
 
 Chat rows and dead letters go to the chat :class:`~sinks.clickhouse.ClickHouseSink`; samples and
 session rows to :class:`~sinks.streams.StreamsSink`. Empty batches (idle ticks) still reach both
-sinks, so time-based flushes happen when nothing arrives.
+sinks, so time-based flushes happen when nothing arrives. A channel without state starts from the
+sessions stored before (:func:`load_open_sessions`), so a restart continues them.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,14 +42,24 @@ from streamscope.bus import Bus
 from streamscope.kafka import decode_event, topic_name
 from streamscope.records import RawEvent
 from streamscope.settings import Settings, get_settings
-from streamscope.twitch.helix import HelixPayloadError, iso_ms, parse_envelope
+from streamscope.twitch.helix import (
+    MAX_MS,
+    HelixPayloadError,
+    StreamSample,
+    check_id,
+    check_ms,
+    iso_ms,
+    parse_envelope,
+)
 from streamscope.twitch.irc.rows import RowBatch
 from streamscope.twitch.sessions import (
+    KEEP_CLOSED,
     Absent,
     ChannelState,
     ChannelUpdate,
     Offline,
     Online,
+    Session,
     SessionInput,
     StreamEvent,
 )
@@ -80,7 +92,9 @@ class Split:
 
 
 def _dead(event: RawEvent, reason: str, raw: str | None = None) -> tuple[Any, ...]:
-    return (event.received_at, event.source, event.channel, "streams", reason[:500], raw or event.payload)
+    # received_at is a Kafka record time (any producer can set it): the dead letter must store.
+    at = event.received_at if 0 <= event.received_at < MAX_MS else int(time.time() * 1000)
+    return (at, event.source, event.channel, "streams", reason[:500], raw or event.payload)
 
 
 def decode_stream_event(event: RawEvent) -> StreamEvent:
@@ -96,28 +110,32 @@ def decode_stream_event(event: RawEvent) -> StreamEvent:
     ev = body.get("event")
     if not isinstance(ev, dict):
         raise ValueError(f"{event.kind}: no payload.event object")
-    uid, login = ev.get("broadcaster_user_id"), ev.get("broadcaster_user_login")
-    if not isinstance(uid, str) or not uid.isdigit():
-        raise ValueError(f"{event.kind}: broadcaster_user_id {uid!r} is not a numeric id")
+    try:
+        return _stream_event(event.kind, ev, meta, event.received_at)
+    except ValueError as exc:
+        raise ValueError(f"{event.kind}: {exc}") from None
+
+
+def _stream_event(kind: str, ev: dict[str, Any], meta: dict[str, Any], received_at: int) -> StreamEvent:
+    uid = check_id(ev.get("broadcaster_user_id"), "broadcaster_user_id")
+    login = ev.get("broadcaster_user_login")
     if not isinstance(login, str) or not login:
-        raise ValueError(f"{event.kind}: broadcaster_user_login missing")
+        raise ValueError("broadcaster_user_login missing")
     login = login.lower()
-    at = event.received_at
     stamp = meta.get("message_timestamp")
-    if isinstance(stamp, str):
-        at = iso_ms(stamp)
-    if event.kind == "stream.online":
+    at = check_ms(iso_ms(stamp) if isinstance(stamp, str) else received_at, "message_timestamp")
+    if kind == "stream.online":
         sid, started = ev.get("id"), ev.get("started_at")
         if not isinstance(sid, str) or not sid or not isinstance(started, str):
-            raise ValueError("stream.online: id or started_at missing")
-        return Online(int(uid), login, sid, iso_ms(started), at)
-    if event.kind == "stream.offline":
-        return Offline(int(uid), login, at)
+            raise ValueError("id or started_at missing")
+        return Online(uid, login, sid, check_ms(iso_ms(started), "started_at"), at)
+    if kind == "stream.offline":
+        return Offline(uid, login, at)
     title = ev.get("title")
     if not isinstance(title, str):
-        raise ValueError("channel.update: title missing")
+        raise ValueError("title missing")
     return ChannelUpdate(
-        int(uid), login, title, str(ev.get("category_id") or ""), str(ev.get("category_name") or ""), at
+        uid, login, title, str(ev.get("category_id") or ""), str(ev.get("category_name") or ""), at
     )
 
 
@@ -193,6 +211,55 @@ def step_session(state: ChannelState | None, item: SessionInput) -> tuple[Channe
     return state, StreamsBatch(sessions=state.step(item))
 
 
+class SeededSteps:
+    """:func:`step_session` starting a channel without state from ``seed`` (login → state), e.g.
+    :func:`load_open_sessions`: a restarted dataflow continues the sessions stored before it. A
+    channel whose state Bytewax recovery restored ignores the seed (the recovered state is newer)."""
+
+    def __init__(self, seed: Mapping[str, ChannelState]) -> None:
+        self._seed = dict(seed)
+
+    def __call__(self, state: ChannelState | None, item: SessionInput) -> tuple[ChannelState, StreamsBatch]:
+        if state is None:
+            login = item.channel if isinstance(item, StreamSample) else item.login
+            state = self._seed.pop(login, None)
+        return step_session(state, item)
+
+
+_SESSIONS_SQL = """
+SELECT channel_id, channel, stream_id, toUnixTimestamp64Milli(started_at),
+       toUnixTimestamp64Milli(ended_at), end_reason, toUnixTimestamp64Milli(last_sample_at),
+       peak_viewers, viewer_sum, samples,
+       arrayMap(s -> (toUnixTimestamp64Milli(s.1), s.2, s.3, s.4), segments), version
+FROM streams FINAL
+WHERE ended_at IS NULL OR ended_at >= fromUnixTimestamp64Milli(toInt64({since}))
+ORDER BY channel, isNull(ended_at) DESC, started_at DESC
+LIMIT {keep} BY channel
+"""
+
+
+def load_open_sessions(client: Client, *, closed_within_s: float | None = 86400.0) -> dict[str, ChannelState]:
+    """The session state to start the dataflow from (login → state), read from ``streams FINAL``:
+    every open session, so that later samples continue it (peak, sum, samples, segments) and an
+    absence or ``stream.offline`` closes it, plus the last :data:`KEEP_CLOSED` sessions of each
+    channel closed within ``closed_within_s`` (None: any time), so that a vanished stream coming back
+    reopens its session and late samples count into theirs instead of starting new rows."""
+    since = 0 if closed_within_s is None else int((time.time() - closed_within_s) * 1000)
+    rows = client.query(_SESSIONS_SQL.format(since=max(since, 0), keep=KEEP_CLOSED)).result_rows
+    by_login: dict[str, list[Session]] = {}
+    versions: dict[str, int] = {}
+    for cid, login, sid, started, ended, reason, last, peak, total, n, segments, version in rows:
+        by_login.setdefault(login, []).append(
+            Session(
+                int(cid), login, sid, int(started), None if ended is None else int(ended), reason,
+                None if last is None else int(last), int(peak), int(total), int(n),
+                [(int(at), title, game_id, game) for at, title, game_id, game in segments],
+            )
+        )  # fmt: skip
+        versions[login] = max(versions.get(login, 0), int(version))
+    return {login: ChannelState.resume(found, versions[login]) for login, found in by_login.items()}
+
+
 def build_flow(
     sources: Sequence[Source[list[RawEvent]]],
     chat_sink: Sink[RowBatch],
@@ -200,23 +267,25 @@ def build_flow(
     *,
     splitter: Splitter | None = None,
     flow_id: str = "streams",
+    seed: Mapping[str, ChannelState] | None = None,
 ) -> Dataflow:
-    """The streams dataflow from sources of raw-event batches (merged) to the two sinks."""
+    """The streams dataflow from sources of raw-event batches (merged) to the two sinks; channels
+    start from ``seed`` (see :class:`SeededSteps`)."""
     flow = Dataflow(flow_id)
     inputs = [op.input(f"raw_events_{i}", flow, src) for i, src in enumerate(sources)]
     raw = inputs[0] if len(inputs) == 1 else op.merge("raw_events", *inputs)
-    chat, rows = _split_and_step(raw, splitter or Splitter())
+    chat, rows = _split_and_step(raw, splitter or Splitter(), seed)
     op.output("chat_warehouse", chat, chat_sink)
     op.output("streams_warehouse", rows, streams_sink)
     return flow
 
 
 def _split_and_step(
-    raw: Stream[list[RawEvent]], splitter: Splitter
+    raw: Stream[list[RawEvent]], splitter: Splitter, seed: Mapping[str, ChannelState] | None = None
 ) -> tuple[Stream[RowBatch], Stream[StreamsBatch]]:
     split = op.map("split", raw, splitter)
     keyed = op.flat_map("by_channel", split, lambda s: s.keyed)
-    sessions = op.stateful_map("sessions", keyed, step_session)
+    sessions = op.stateful_map("sessions", keyed, SeededSteps(seed) if seed else step_session)
     session_rows = op.map("session_rows", sessions, lambda kv: kv[1])
     sample_rows = op.map("sample_rows", split, lambda s: s.samples)
     return op.map("chat_rows", split, lambda s: s.chat), op.merge("streams_rows", sample_rows, session_rows)
@@ -250,12 +319,15 @@ def kafka_flow(
     on_flush: Callable[[FlushReport], None] | None = None,
     on_streams_flush: Callable[[int, int], None] | None = None,
     flow_id: str = "streams",
+    seed: Mapping[str, ChannelState] | None = None,
 ) -> Dataflow:
     """The streams dataflow reading the Helix and EventSub topics from Kafka (distributed mode).
 
     Run it with Bytewax recovery: the per-channel session state is snapshotted with the input
     positions, and both sinks flush at every snapshot, so a crash re-reads at most the last
-    snapshot interval and the re-inserted rows are deduplicated by the tables' keys.
+    snapshot interval and the re-inserted rows are deduplicated by the tables' keys. ``seed``
+    (:func:`load_open_sessions`) starts the channels the recovery store has no state for, e.g. with
+    a fresh store, from the sessions already stored.
     """
     flow = Dataflow(flow_id)
     inputs = [
@@ -267,7 +339,7 @@ def kafka_flow(
         for i, t in enumerate(topic_names)
     ]
     raw = op.map("decode", inputs[0] if len(inputs) == 1 else op.merge("kafka_raw", *inputs), decode_batch)
-    chat, rows = _split_and_step(raw, Splitter())
+    chat, rows = _split_and_step(raw, Splitter(), seed)
     chat_sink = ClickHouseEpochSink(
         client_factory, batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_flush
     )
@@ -301,6 +373,8 @@ def flow(
         stop=stop,
         on_flush=on_flush,
         on_streams_flush=on_streams_flush,
+        # Open sessions from the warehouse; a recovery store's own state wins where it has one.
+        seed=load_open_sessions(connect(url, database)),
     )
 
 
@@ -313,8 +387,19 @@ def run(
     flush_interval_s: float = 1.0,
     on_flush: Callable[[FlushReport], None] | None = None,
     on_streams_flush: Callable[[int, int], None] | None = None,
+    seed: Mapping[str, ChannelState] | None = None,
 ) -> None:
-    """Run the streams dataflow in this thread until every topic is closed and drained."""
+    """Run the streams dataflow in this thread until every topic is closed and drained.
+
+    The channels start from ``seed``, by default :func:`load_open_sessions` of the warehouse: the
+    in-process bus keeps nothing across restarts, so the stored sessions are the state to resume.
+    """
+    if seed is None:
+        client = client_factory()
+        try:
+            seed = load_open_sessions(client)
+        finally:
+            client.close()
     sources = [
         BusInput(bus, t, batch_size=min(batch_rows, 5000), tick_s=flush_interval_s / 2) for t in topic_names
     ]
@@ -324,4 +409,4 @@ def run(
     streams_sink = StreamsSink(
         client_factory, batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_streams_flush
     )
-    run_main(build_flow(sources, chat_sink, streams_sink))
+    run_main(build_flow(sources, chat_sink, streams_sink, seed=seed))

@@ -27,8 +27,9 @@ from typing import Any
 
 from bytewax.outputs import DynamicSink, FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from clickhouse_connect.driver.exceptions import OperationalError
 
+from sinks.isolate import insert_isolating
 from streamscope import metrics
 from streamscope.twitch.irc.rows import (
     DEAD_LETTER_COLUMNS,
@@ -213,20 +214,13 @@ class WarehouseWriter:
         rejected: list[tuple[Any, ...]],
     ) -> int:
         """Insert ``rows``; rows the server refuses as data are appended to ``rejected``."""
-        if not rows:
-            return 0
-        try:
-            self._retrying(lambda: self._client.insert(table, rows, column_names=columns))
-            return len(rows)
-        except (DatabaseError, ValueError, TypeError) as exc:
-            # Rejected as data (by the server, or by the client while encoding): isolate the rows.
-            if len(rows) == 1:
-                rejected.append(_dead_letter_for(table, columns, rows[0], exc))
-                return 0
-            mid = len(rows) // 2
-            return self._insert(table, columns, rows[:mid], rejected) + self._insert(
-                table, columns, rows[mid:], rejected
-            )
+
+        def insert(batch: list[tuple[Any, ...]]) -> None:
+            self._retrying(lambda: self._client.insert(table, batch, column_names=columns))
+
+        return insert_isolating(
+            insert, rows, lambda row, exc: rejected.append(_dead_letter_for(table, columns, row, exc))
+        )
 
     def _retrying(self, insert: Callable[[], object]) -> None:
         """Run ``insert``, retrying connection failures with capped exponential backoff, forever."""

@@ -7,13 +7,18 @@ Contract of :class:`StreamsWriter`:
   (channel_id, stream_id) is inserted (ReplacingMergeTree(version) would keep it anyway).
 * Connection failures are retried with capped backoff, never dropping rows; ``on_flush(samples,
   sessions)`` reports what each flush stored.
+* A table's INSERT the warehouse (or the client, while encoding) refuses as data is split in halves
+  until the refused rows are isolated (:func:`sinks.isolate.insert_isolating`, as for chat);
+  those rows go to ``dead_letters`` (stage ``insert``, the error as reason, the row as JSON) and every
+  other row is stored. Rows leave the buffer only once stored or dead-lettered.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +26,9 @@ from bytewax.outputs import DynamicSink, FixedPartitionedSink, StatefulSinkParti
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import OperationalError
 
+from sinks.isolate import insert_isolating
+from streamscope import metrics
+from streamscope.twitch.irc.rows import DEAD_LETTER_COLUMNS
 from streamscope.twitch.sessions import STREAM_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -82,21 +90,37 @@ class StreamsWriter:
             self.flush()
 
     def flush(self) -> tuple[int, int]:
-        """Insert everything buffered; (samples, session rows) inserted."""
+        """Insert everything buffered; (samples, session rows) stored. Refused rows are dead-lettered."""
         samples, sessions = self._samples, list(self._sessions.values())
         channels = [(cid, login, first, last) for cid, (login, first, last) in self._channels.items()]
-        self._samples, self._sessions, self._channels, self._oldest = [], {}, {}, None
-        if samples:
-            self._retrying(
-                lambda: self._client.insert("viewer_samples", samples, column_names=SAMPLE_COLUMNS)
+        rejected: list[tuple[Any, ...]] = []
+        stored = self._insert("viewer_samples", SAMPLE_COLUMNS, samples, rejected)
+        stored_sessions = self._insert("streams", STREAM_COLUMNS, sessions, rejected)
+        self._insert("channels", _CHANNEL_COLUMNS, channels, rejected)
+        if rejected:
+            log.warning(
+                "%d row(s) refused by the warehouse, dead-lettered: %s", len(rejected), rejected[0][4]
             )
-        if sessions:
-            self._retrying(lambda: self._client.insert("streams", sessions, column_names=STREAM_COLUMNS))
-        if channels:
-            self._retrying(lambda: self._client.insert("channels", channels, column_names=_CHANNEL_COLUMNS))
+            self._retrying(
+                lambda: self._client.insert("dead_letters", rejected, column_names=DEAD_LETTER_COLUMNS)
+            )
+            metrics.DEAD_LETTERS.labels(stage="insert").inc(len(rejected))
+        # Emptied only now: rows are never lost to a failure in the middle of a flush (a repeated
+        # INSERT of the same rows is merged away by the tables' keys).
+        self._samples, self._sessions, self._channels, self._oldest = [], {}, {}, None
         if self._on_flush is not None and (samples or sessions):
-            self._on_flush(len(samples), len(sessions))
-        return len(samples), len(sessions)
+            self._on_flush(stored, stored_sessions)
+        return stored, stored_sessions
+
+    def _insert(
+        self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], rejected: list[tuple[Any, ...]]
+    ) -> int:
+        def insert(part: list[tuple[Any, ...]]) -> None:
+            self._retrying(lambda: self._client.insert(table, part, column_names=columns))
+
+        return insert_isolating(
+            insert, rows, lambda row, exc: rejected.append(refused_row(table, columns, row, exc))
+        )
 
     def _retrying(self, insert: Callable[[], object]) -> None:
         delay = 0.2
@@ -111,6 +135,21 @@ class StreamsWriter:
 
     def close(self) -> None:
         self.flush()
+
+
+def refused_row(table: str, columns: Sequence[str], row: tuple[Any, ...], exc: Exception) -> tuple[Any, ...]:
+    """The ``dead_letters`` row of a row ``table`` refused: received now (the row's own times may be
+    what was refused), stage ``insert``, the error's first line as reason, the row as JSON."""
+    values = dict(zip(columns, row, strict=False))
+    channel = values.get("channel", values.get("login", ""))
+    return (
+        int(time.time() * 1000),
+        str(values.get("source", "")),
+        channel if isinstance(channel, str) else repr(channel),
+        "insert",
+        f"insert into {table} failed: {(str(exc).splitlines() or [type(exc).__name__])[0][:500]}",
+        json.dumps(values, default=repr),  # json, not orjson: ints beyond 64 bits are kept as written
+    )
 
 
 class StreamsSink(DynamicSink[StreamsBatch]):

@@ -8,7 +8,9 @@ pages) has ``"logins": []`` and says nothing about absent channels.
 
 Parsing is strict about what a sample needs (``user_id`` digits, ``user_login``, ``id``,
 ``viewer_count``, ``started_at``) and reports every stream object it cannot use with a reason, so
-the caller can dead-letter it without losing the rest of the page.
+the caller can dead-letter it without losing the rest of the page. Values must also fit the
+warehouse columns (:func:`check_id`, :func:`check_ms`): one that does not would be refused by the
+INSERT or break every later read of the row, so it is rejected here, with the value in the reason.
 """
 
 from __future__ import annotations
@@ -60,6 +62,27 @@ class StreamsPoll:
     cursor: str | None = None
 
 
+#: Ids are ``UInt64`` columns.
+MAX_ID = 2**64 - 1
+#: Times are ``DateTime64(3)`` columns read back as Python datetimes, which end at 9999-12-31.
+MAX_MS = 253402300799999
+
+
+def check_id(text: object, what: str) -> int:
+    """``text`` as a numeric Twitch id (ASCII digits, fits UInt64); ValueError naming ``what``."""
+    digits = text.lstrip("0") if isinstance(text, str) and text.isascii() and text.isdigit() else None
+    if digits is None or len(digits) > 20 or int(digits or "0") > MAX_ID:  # no int() of huge strings
+        raise ValueError(f"{what} {text!r} is not a numeric id"[:300])
+    return int(digits or "0")
+
+
+def check_ms(value: int, what: str) -> int:
+    """``value`` if it is epoch ms from 1970 up to 9999-12-31 (what the warehouse stores and reads)."""
+    if not 0 <= value < MAX_MS:
+        raise ValueError(f"{what} {value} is not epoch ms between 1970 and 9999")
+    return value
+
+
 class HelixPayloadError(ValueError):
     """The envelope or body is not a Helix ``/streams`` answer at all (the whole payload is bad)."""
 
@@ -87,9 +110,7 @@ def iso_ms(value: str) -> int:
 
 
 def _sample(item: Mapping[str, Any], polled_at: int) -> StreamSample:
-    uid = item.get("user_id")
-    if not isinstance(uid, str) or not uid.isascii() or not uid.isdigit():
-        raise ValueError(f"user_id {uid!r} is not a numeric id")
+    uid = check_id(item.get("user_id"), "user_id")
     login = item.get("user_login")
     if not isinstance(login, str) or not login.strip():
         raise ValueError("user_login missing")
@@ -103,12 +124,12 @@ def _sample(item: Mapping[str, Any], polled_at: int) -> StreamSample:
     if not isinstance(started, str):
         raise ValueError("started_at missing")
     return StreamSample(
-        channel_id=int(uid),
+        channel_id=uid,
         channel=login.strip().lower(),
         sampled_at=polled_at,
         viewers=viewers,
         stream_id=sid,
-        started_at=iso_ms(started),
+        started_at=check_ms(iso_ms(started), "started_at"),
         game_id=str(item.get("game_id") or ""),
         game=str(item.get("game_name") or ""),
         title=str(item.get("title") or ""),
@@ -156,8 +177,8 @@ def parse_envelope(payload: str | bytes) -> StreamsPoll:
     if not isinstance(doc, dict):
         raise HelixPayloadError("envelope is not an object")
     polled_at, logins, body = doc.get("polled_at"), doc.get("logins"), doc.get("body")
-    if not isinstance(polled_at, int) or isinstance(polled_at, bool) or polled_at < 0:
-        raise HelixPayloadError("envelope polled_at is not epoch ms")
+    if not isinstance(polled_at, int) or isinstance(polled_at, bool) or not 0 <= polled_at < MAX_MS:
+        raise HelixPayloadError(f"envelope polled_at {polled_at!r} is not epoch ms between 1970 and 9999")
     if not isinstance(logins, list) or not all(isinstance(x, str) for x in logins):
         raise HelixPayloadError("envelope logins is not a list of logins")
     if not isinstance(body, dict):

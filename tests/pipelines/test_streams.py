@@ -15,6 +15,8 @@ from pipelines import streams
 from streamscope import topics
 from streamscope.bus import InProcessBus
 from streamscope.records import RawEvent
+from streamscope.streams_runtime import EmbeddedStreams
+from streamscope.twitch.sessions import ChannelState
 from streamscope.warehouse import connect
 from tests.data import SHARED_DATA
 from tests.fixtures.helix_server import NINJA_PAGE, recorded
@@ -52,7 +54,11 @@ def helix(polled_at: int, logins: list[str], data: list[dict[str, Any]]) -> RawE
 
 
 def run_flow(
-    client: Client, warehouse_url: str, helix_events: list[RawEvent], eventsub_events: list[RawEvent]
+    client: Client,
+    warehouse_url: str,
+    helix_events: list[RawEvent],
+    eventsub_events: list[RawEvent],
+    seed: dict[str, ChannelState] | None = None,
 ) -> None:
     bus: InProcessBus[RawEvent] = InProcessBus()
     bus.publish(topics.HELIX_STREAMS.name, helix_events)
@@ -60,7 +66,11 @@ def run_flow(
     bus.close(topics.HELIX_STREAMS.name)
     bus.close(topics.EVENTSUB_RAW.name)
     streams.run(
-        bus, lambda: connect(warehouse_url, client.database or ""), batch_rows=100, flush_interval_s=0.2
+        bus,
+        lambda: connect(warehouse_url, client.database or ""),
+        batch_rows=100,
+        flush_interval_s=0.2,
+        seed=seed,
     )
 
 
@@ -184,3 +194,115 @@ def test_eventsub_chat_goes_to_the_chat_tables(warehouse: Client, warehouse_url:
     assert rows == [
         (int(doc["payload"]["event"]["broadcaster_user_id"]), doc["payload"]["event"]["message"]["text"])
     ]
+
+
+def test_values_the_warehouse_cannot_store_are_dead_lettered_not_crashing_the_flow(
+    warehouse: Client, warehouse_url: str
+) -> None:
+    ninja = recorded(NINJA_PAGE)["data"][0]
+    t0 = ms("2018-03-06T16:00:00Z")
+    huge_id = dict(ninja, user_id="18446744073709551616")  # 2**64: one more than UInt64 holds
+    year_one = dict(ninja, started_at="0001-01-01T00:00:00Z")  # before 1970: not a stream's start
+    polls = [
+        helix(t0, ["ninja"], [ninja]),
+        helix(t0 + 60_000, ["ninja"], [huge_id]),
+        helix(t0 + 120_000, ["ninja"], [year_one]),
+        helix(10**18, ["ninja"], [ninja]),  # polled_at past year 9999
+    ]
+    split = streams.Splitter()(polls[1:])
+    assert (split.samples.samples, split.keyed) == ([], [])
+    # stream.online of a broadcaster id beyond UInt64 and another stamped in year 1.
+    events = [
+        eventsub(frame("stream.online", broadcaster_user_id="18446744073709551616"), 5000),
+        eventsub(frame("stream.online", at="0001-01-01T00:00:00Z"), 6000),
+    ]
+    run_flow(warehouse, warehouse_url, polls, events)
+    dead = warehouse.query(
+        "SELECT stage, reason, raw FROM dead_letters ORDER BY received_at, reason"
+    ).result_rows
+    assert [(d[0], d[1]) for d in dead] == [
+        ("streams", "stream.online: broadcaster_user_id '18446744073709551616' is not a numeric id"),
+        ("streams", "stream.online: message_timestamp -62135596800000 is not epoch ms between 1970 and 9999"),
+        ("streams", "helix stream item: user_id '18446744073709551616' is not a numeric id"),
+        ("streams", "helix stream item: started_at -62135596800000 is not epoch ms between 1970 and 9999"),
+        ("streams", "helix.streams: envelope polled_at 1000000000000000000 is not epoch ms"
+                    " between 1970 and 9999"),
+    ]  # fmt: skip
+    assert [json.loads(d[2]) for d in dead[2:4]] == [huge_id, year_one]
+    # The good poll is stored; the rejected items said the channel was live, so nothing ended.
+    assert warehouse.query("SELECT viewers FROM viewer_samples FINAL").result_rows == [(72124,)]
+    (session,) = sessions(warehouse)
+    assert (session["samples"], session["ended"], session["peak_viewers"]) == (1, None, 72124)
+
+
+def test_late_polls_from_another_partition_count_into_their_session(
+    warehouse: Client, warehouse_url: str
+) -> None:
+    ninja = recorded(NINJA_PAGE)["data"][0]
+    t0 = ms("2018-03-06T16:00:00Z")
+    polls = [
+        helix(t0, ["ninja"], [ninja]),
+        helix(t0 + 120_000, ["ninja"], [dict(ninja, viewer_count=75000)]),
+        helix(t0 + 180_000, ["ninja"], []),  # ended
+        helix(t0 + 60_000, ["ninja"], [dict(ninja, viewer_count=90000)]),  # late: inside the session
+        helix(t0 + 60_000, ["ninja"], [dict(ninja, viewer_count=90000)]),  # and delivered twice
+    ]
+    run_flow(warehouse, warehouse_url, polls, [])
+    (session,) = sessions(warehouse)
+    assert (session["ended"], session["end_reason"]) == (t0 + 180_000, "vanished")
+    assert (session["samples"], session["viewer_sum"], session["peak_viewers"]) == (
+        3, 72124 + 75000 + 90000, 90000
+    )  # fmt: skip
+
+
+def test_a_restart_continues_the_stored_sessions(warehouse: Client, warehouse_url: str) -> None:
+    ninja = recorded(NINJA_PAGE)["data"][0]
+    t0 = ms("2018-03-06T16:00:00Z")
+    renamed = dict(ninja, viewer_count=80000, title="new title")
+
+    def up(polls: list[RawEvent]) -> None:
+        """One run of ``streamscope up``'s streams side (EmbeddedStreams), stopped after the polls."""
+        embedded = EmbeddedStreams(warehouse_url, warehouse.database or "", flush_interval_s=0.2).start()
+        embedded.publish(topics.HELIX_STREAMS.name, polls)
+        embedded.finish(60)
+
+    up([helix(t0, ["ninja"], [ninja]), helix(t0 + 60_000, ["ninja"], [renamed])])
+    # Restarted: the next polls (and one delivered again) continue the session stored before.
+    up(
+        [
+            helix(t0 + 120_000, ["ninja"], [dict(renamed, viewer_count=60000)]),
+            helix(t0 + 60_000, ["ninja"], [renamed]),
+        ]
+    )
+    (session,) = sessions(warehouse)
+    assert (session["ended"], session["samples"], session["peak_viewers"], session["viewer_sum"]) == (
+        None, 3, 80000, 72124 + 80000 + 60000
+    )  # fmt: skip
+    assert session["segs"] == [
+        (ms("2018-03-06T15:07:45Z"), ninja["title"], "33214", "Tekken"),
+        (t0 + 60_000, "new title", "33214", "Tekken"),
+    ]
+    # The stream ended while nothing ran: the first poll after the next restart closes it.
+    up([helix(t0 + 600_000, ["ninja"], [])])
+    (session,) = sessions(warehouse)
+    assert (session["ended"], session["end_reason"], session["samples"]) == (t0 + 600_000, "vanished", 3)
+
+
+def test_a_vanished_stream_coming_back_after_a_restart_reopens_its_session(
+    warehouse: Client, warehouse_url: str
+) -> None:
+    ninja = recorded(NINJA_PAGE)["data"][0]
+    t0 = ms("2018-03-06T16:00:00Z")
+    run_flow(warehouse, warehouse_url, [helix(t0, ["ninja"], [ninja]), helix(t0 + 60_000, ["ninja"], [])], [])
+    assert sessions(warehouse)[0]["end_reason"] == "vanished"
+    # The recorded times are from 2018: load the closed sessions of any age.
+    seed = streams.load_open_sessions(warehouse, closed_within_s=None)
+    assert set(seed) == {"ninja"} and seed["ninja"].current is None
+    back = helix(t0 + 120_000, ["ninja"], [dict(ninja, viewer_count=70000)])
+    run_flow(warehouse, warehouse_url, [back], [], seed=seed)
+    (session,) = sessions(warehouse)
+    assert (session["ended"], session["end_reason"], session["samples"], session["viewer_sum"]) == (
+        None, "", 2, 72124 + 70000
+    )  # fmt: skip
+    # Without closed_within_s=None, sessions closed long ago (this one, in 2018) are not loaded.
+    assert streams.load_open_sessions(warehouse)["ninja"].closed == []

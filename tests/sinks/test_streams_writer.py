@@ -1,0 +1,91 @@
+"""StreamsWriter on real chDB: rows the warehouse refuses are isolated and dead-lettered, the rest stored."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from sinks.streams import SAMPLE_COLUMNS, StreamsBatch, StreamsWriter
+from streamscope.twitch.helix import parse_body
+from streamscope.twitch.sessions import ChannelState
+from tests.fixtures.helix_server import NINJA_PAGE, SANDY_PAGE, recorded
+
+T0 = int(datetime.fromisoformat("2018-03-06T16:00:00+00:00").timestamp() * 1000)
+
+
+def sample_rows(page: Any, polled_at: int) -> list[tuple[Any, ...]]:
+    """The viewer_samples rows of a recorded GET /streams page (as the dataflow builds them)."""
+    poll = parse_body(page, polled_at)
+    return [
+        (s.channel_id, s.channel, s.sampled_at, s.viewers, s.stream_id, s.started_at, s.game_id, s.game,
+         s.title, s.language, "helix")
+        for s in poll.samples
+    ]  # fmt: skip
+
+
+def test_refused_rows_are_dead_lettered_and_every_other_row_is_stored(warehouse: Client) -> None:
+    ninja = sample_rows(recorded(NINJA_PAGE), T0)
+    sandy = sample_rows(recorded(SANDY_PAGE), T0)
+    good = [*ninja, *sandy, *sample_rows(recorded(NINJA_PAGE), T0 + 60_000)]
+    # A channel id one past UInt64 (the client refuses it: DataError) and a title with a lone
+    # surrogate (UnicodeEncodeError, a ValueError, while encoding): once these crash-looped the flow.
+    too_big = (2**64, *ninja[0][1:])
+    surrogate = (*ninja[0][:8], "title \ud800", *ninja[0][9:])
+    state = ChannelState()
+    session_rows = state.step(parse_body(recorded(NINJA_PAGE), T0).samples[0])
+    bad_session = (2**64, *session_rows[0][1:])
+    flushed: list[tuple[int, int]] = []
+    writer = StreamsWriter(warehouse, on_flush=lambda a, b: flushed.append((a, b)))
+    writer.add(
+        StreamsBatch(
+            samples=[good[0], too_big, *good[1:3], surrogate, *good[3:]],
+            sessions=[*session_rows, bad_session],
+            channels={ninja[0][0]: "ninja", 2**64: "ninja"},
+        )
+    )
+    assert writer.flush() == (len(good), 1)
+    assert flushed == [(len(good), 1)]
+    assert writer.flush() == (0, 0)  # nothing left behind, nothing inserted twice
+
+    stored = warehouse.query(
+        "SELECT channel_id, toUnixTimestamp64Milli(sampled_at), viewers FROM viewer_samples FINAL"
+        " ORDER BY channel_id, sampled_at"
+    ).result_rows
+    assert stored == sorted((r[0], r[2], r[3]) for r in good)
+    assert warehouse.query("SELECT channel_id, stream_id, samples FROM streams FINAL").result_rows == [
+        (ninja[0][0], ninja[0][4], 1)
+    ]
+    assert warehouse.query("SELECT channel_id, login FROM channels FINAL").result_rows == [
+        (ninja[0][0], "ninja")
+    ]
+    dead = warehouse.query(
+        "SELECT stage, source, channel, reason, raw FROM dead_letters ORDER BY reason, raw"
+    ).result_rows
+    assert [(d[0], d[1], d[2]) for d in dead] == [
+        ("insert", "", "ninja"),
+        ("insert", "", "ninja"),
+        ("insert", "helix", "ninja"),
+        ("insert", "helix", "ninja"),
+    ]
+    assert [d[3].split(":")[0] for d in dead] == [
+        "insert into channels failed",
+        "insert into streams failed",
+        "insert into viewer_samples failed",
+        "insert into viewer_samples failed",
+    ]
+    assert "channel_id" in dead[0][3] and "channel_id" in dead[1][3]
+    raws = [json.loads(d[4]) for d in dead]
+    assert raws[0] == {
+        "channel_id": 2**64,
+        "login": "ninja",
+        "first_seen": T0 + 60_000,
+        "last_seen": T0 + 60_000,
+    }
+    assert raws[1]["channel_id"] == 2**64 and raws[1]["stream_id"] == ninja[0][4]
+    assert sorted(json.dumps(r, sort_keys=True) for r in raws[2:]) == sorted(
+        json.dumps(dict(zip(SAMPLE_COLUMNS, row, strict=True)), sort_keys=True)
+        for row in (too_big, surrogate)
+    )
