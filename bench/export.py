@@ -4,9 +4,10 @@ A temporary chDB directory gets the real xqcow recording (ingested with ``classi
 ``--copies`` times (default 203, ~1M messages) with fresh ids and shifted times by INSERT ... SELECT
 (ClickHouse copies the rows; its events are copied too, so moderation marks are computed). Then:
 
-* rows/s of :class:`sinks.files.archive.ArchiveExport` per format into a byte counter (best of
-  ``--runs``), for the ClickHouse-built records (json, jsonl, csv, txt) and the Python writers
-  (``fast=False``; irc and twitchdownloader always); goal >= 300k rows/s for jsonl and csv;
+* rows/s (messages + events merged in) of :class:`sinks.files.archive.ArchiveExport` per format into
+  a byte counter (best of ``--runs``), for the ClickHouse-built records (json, jsonl, csv, txt) and
+  the Python writers (``fast=False``; irc and twitchdownloader always); goal >= 300k rows/s for jsonl
+  and csv; and jsonl/csv without events (``events=False``), the cost of the merge;
 * references measured in the same run: ClickHouse reading the same rows into ``FORMAT Null``
   (the ceiling) and chat-downloader-style per-row ``json.dumps`` of a dict per message;
 * peak RSS (``ru_maxrss``) of a fresh process exporting 100k rows vs all rows (jsonl and csv), and of
@@ -75,30 +76,35 @@ def prepare(url: str, copies: int) -> dict[str, int]:
     client.command(_COPY_EVENTS, parameters=params)
     client.command("OPTIMIZE TABLE chat_messages FINAL")
     rows = int(client.query("SELECT count() FROM chat_messages FINAL").result_rows[0][0])
+    events = int(client.query("SELECT count() FROM chat_events FINAL").result_rows[0][0])
     end_100k = client.query(
         "SELECT toUnixTimestamp64Milli(sent_at) FROM chat_messages FINAL ORDER BY sent_at, message_id "
         "LIMIT 1 OFFSET 100000"
     ).result_rows[0][0]
-    return {"rows": rows, "end_100k": int(end_100k)}
+    return {"rows": rows, "events": events, "end_100k": int(end_100k)}
 
 
-def _export(client, fmt: str, fast: bool, end_ms: int | None = None) -> tuple[int, int, float]:  # type: ignore[no-untyped-def]
-    export = ArchiveExport(client, ArchiveQuery(CID, "xqcow", end_ms=end_ms), fmt, fast=fast)
+def _export(
+    client, fmt: str, fast: bool, end_ms: int | None = None, events: bool = True
+) -> tuple[int, int, float]:  # type: ignore[no-untyped-def]
+    query = ArchiveQuery(CID, "xqcow", end_ms=end_ms)
+    export = ArchiveExport(client, query, fmt, fast=fast, events=events)
     t = time.perf_counter()
     size = sum(len(chunk) for chunk in export.chunks())
     return export.rows, size, time.perf_counter() - t
 
 
 def rates(url: str, runs: int) -> dict[str, float]:
+    """Seconds per plan (and ``rows <plan>``: the rows it exported), best of ``runs``."""
     client = connect(url, DB, create=False)
     out: dict[str, float] = {}
-    plans = [(f, True) for f in sorted(SQL_FORMATS)] + [(f, False) for f in FORMATS]
-    for fmt, fast in plans:
-        best = min(_export(client, fmt, fast)[2] for _ in range(runs if fast else 1))
-        rows = _export(client, fmt, fast)[0] if fmt == "jsonl" and fast else None
-        out[f"{fmt}{'' if fast else ' (python)'}"] = best
-        if rows is not None:
-            out["rows"] = rows
+    plans = [(f, True, True) for f in sorted(SQL_FORMATS)] + [("jsonl", True, False), ("csv", True, False)]
+    plans += [(f, False, True) for f in FORMATS]
+    for fmt, fast, events in plans:
+        results = [_export(client, fmt, fast, events=events) for _ in range(runs if fast else 1)]
+        name = f"{fmt}{'' if fast else ' (python)'}{'' if events else ' (no events)'}"
+        out[name] = min(r[2] for r in results)
+        out[f"rows {name}"] = results[0][0]
     sql = f"{_ALL} FORMAT Null"
     out["ref: ClickHouse SELECT * FORMAT Null"] = min(
         _timed(lambda: client.command(sql)) for _ in range(runs)
@@ -159,18 +165,22 @@ def main() -> None:
         info = _worker("prepare", url, str(args.copies))
         rows = int(info["rows"])
         print(
-            f"archive: {rows:,} messages ({args.copies} copies of xqcow) in {time.perf_counter() - t:.1f} s"
+            f"archive: {rows:,} messages and {int(info['events']):,} events ({args.copies} copies of xqcow) "
+            f"in {time.perf_counter() - t:.1f} s"
         )
         timings = _worker("rates", url, str(args.runs))
         ceiling = timings.pop("ref: ClickHouse SELECT * FORMAT Null")
         dumps = timings.pop("ref: per-row json.dumps (chat-downloader style)")
-        timings.pop("rows", None)
         print(f"reference ClickHouse SELECT * FORMAT Null: {rows / ceiling:>12,.0f} rows/s")
         print(f"reference per-row json.dumps:              {rows / dumps:>12,.0f} rows/s")
         for name, seconds in timings.items():
-            rate = rows / seconds
+            if name.startswith("rows "):
+                continue
+            exported = int(timings[f"rows {name}"])
+            rate = exported / seconds
             print(
-                f"export {name:<26} {rate:>12,.0f} rows/s  ({rate / (rows / dumps):.1f}x per-row dumps, "
+                f"export {name:<28} {exported:>9,} rows {rate:>10,.0f} rows/s  "
+                f"({rate / (rows / dumps):.1f}x per-row dumps, "
                 f"{rate / (rows / ceiling):.2f}x ClickHouse Null)"
             )
         for fmt in ("jsonl", "csv"):

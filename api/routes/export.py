@@ -1,9 +1,12 @@
 """``GET /v1/channels/{channel}/export``: a channel's archive as a downloadable chat file.
 
-The body is streamed block by block from ClickHouse (:class:`sinks.files.archive.ArchiveExport`,
-the same code path as ``streamscope export``), so memory stays flat whatever the size. Parameters are
-checked before the first byte is sent: a bad format, time or user is a 400, an unknown channel a
-404, all with the ``{"error": ...}`` shape.
+The file holds the channel's chat messages and (unless ``events=false``) its user-visible events —
+subs, resubs, gifts, raids, announcements, timeouts, bans, clears, deletions — in time order, each
+exactly as a live capture of its raw line would write it. The body is streamed block by block from
+ClickHouse (:class:`sinks.files.archive.ArchiveExport`, the same code path as ``streamscope
+export``), so memory stays flat whatever the size. Parameters are checked before the first byte is
+sent: a bad format, time or user is a 400, an unknown channel a 404, all with the ``{"error": ...}``
+shape.
 
 With embedded chDB the export opens a client handle of its own (chDB allows any number of handles
 on the process's one engine), so other requests go on while a file streams to a slow reader; with a
@@ -40,6 +43,14 @@ FormatParam = Annotated[
         "or twitchdownloader (TwitchDownloader's chat JSON, for its renderer)."
     ),
 ]
+EventsParam = Annotated[
+    bool,
+    Query(
+        description="Include the channel's events (subs, resubs, gifts, raids, announcements, timeouts, "
+        "bans, clears, deletions) as rows with their `message_type`, in time order with the messages "
+        "(in `irc`: their raw lines). `false`: chat messages only."
+    ),
+]
 
 
 def file_stamp(ms: int | None, default: str) -> str:
@@ -70,9 +81,9 @@ def export_client(warehouse: Warehouse) -> Iterator[Client]:
             yield client
 
 
-def _stream(warehouse: Warehouse, query: ArchiveQuery, fmt: str) -> Iterator[bytes]:
+def _stream(warehouse: Warehouse, query: ArchiveQuery, fmt: str, events: bool) -> Iterator[bytes]:
     with export_client(warehouse) as client:
-        yield from ArchiveExport(client, query, fmt).chunks()
+        yield from ArchiveExport(client, query, fmt, events=events).chunks()
 
 
 @router.get(
@@ -92,10 +103,18 @@ def export_channel(
     start: StartParam = None,
     end: EndParam = None,
     user: UserParam = None,
+    events: EventsParam = True,
 ) -> StreamingResponse:
-    """Messages oldest first with moderation marks, in one file; the fields are documented in the
-    README (``sinks.files.schema``). ``Content-Disposition`` names it
-    ``<channel>_<start>_<end>.<ext>``."""
+    """The channel's chat in one file, oldest first: chat messages (`message_type` `text_message`,
+    with moderation marks `deleted`/`timed_out`/`banned`) and, unless `events=false`, its events as
+    rows of their own: `subscription`, `resubscription`, `subscription_gift`, `raid`,
+    `announcement`, ... (other USERNOTICE kinds as Twitch names them), `timeout`, `ban`,
+    `clear_chat`, `delete_message` (`twitchdownloader` keeps the USERNOTICE ones only: its format
+    has no moderation comments). Within a millisecond, messages come before events. Each row is
+    what a live capture of the same raw line writes; `irc` is the raw lines as Twitch sent them.
+    `user` keeps the messages and events concerning that user (written by them, or aimed at them:
+    a gift received, a timeout, a ban, a deleted message). The fields are documented in the README
+    (`sinks.files.schema`). `Content-Disposition` names the file `<channel>_<start>_<end>.<ext>`."""
     if format not in FORMATS:
         raise bad_parameter("format", f"{format[:40]!r} is not a format; use one of {', '.join(FORMATS)}")
     start_ms, end_ms = time_range(start, end)
@@ -104,7 +123,7 @@ def export_channel(
     query = ArchiveQuery(found.id, found.login, start_ms, end_ms, user_id, user_login)
     filename = export_filename(found.login, format, start_ms, end_ms)
     return StreamingResponse(
-        _stream(warehouse, query, format),
+        _stream(warehouse, query, format, events),
         media_type=CONTENT_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

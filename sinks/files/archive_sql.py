@@ -202,9 +202,16 @@ def marks(
 
 
 def select(
-    fmt: str, where: str, params: dict[str, Any], deleted: set[str], actions: dict[int, list[tuple[int, str]]]
+    fmt: str,
+    where: str,
+    params: dict[str, Any],
+    deleted: set[str],
+    actions: dict[int, list[tuple[int, str]]],
+    *,
+    with_ms: bool = False,
 ) -> str:
-    """The query whose rows are ``(record,)``: one file record per message, in export order.
+    """The query whose rows are ``(record,)`` (``(record, epoch ms)`` with ``with_ms``, to merge
+    events in): one file record per message, in export order.
 
     One level, ordered by the primary key, so ClickHouse reads in order and streams (a subquery
     with an outer ORDER BY would sort everything first). Shared expressions are WITH aliases, so
@@ -214,7 +221,8 @@ def select(
     else:
         prefix = csv_prefix() if fmt == "csv" else json_prefix()
         record = f"concat({prefix}, {marks(fmt, deleted, actions, params)})"
+    ms = ", x_ms" if with_ms else ""
     return (
-        f"WITH {_common_select()} SELECT {record} AS x_record FROM chat_messages FINAL "
+        f"WITH {_common_select()} SELECT {record} AS x_record{ms} FROM chat_messages FINAL "
         f"WHERE {where} ORDER BY sent_at, message_id"
     )

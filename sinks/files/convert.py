@@ -117,9 +117,10 @@ def _from_message_row(row: Sequence[Any], line: str) -> FileMessage:
     return chat_message(values, line)
 
 
-def _from_event_row(row: Sequence[Any]) -> FileMessage | None:
-    """From a :func:`classify` chat_events row (rows.EVENT_COLUMNS order); None when the event is
-    not something a chat user sees (ROOMSTATE, NOTICE, JOIN, ...)."""
+def event_message(row: Sequence[Any]) -> FileMessage | None:
+    """From a chat_events row in rows.EVENT_COLUMNS order (as :func:`classify` makes it, or as the
+    archive export reads it back: ``at`` in ms, ids as str, ``tags`` unescaped); None when the event
+    is not something a chat user sees (ROOMSTATE, NOTICE, JOIN, ...)."""
     command, kind = row[4], row[5]
     tags: dict[str, str] = row[15]  # unescaped values
     author = Author(None, "", "")
@@ -171,6 +172,6 @@ def messages_from_lines(lines: Iterable[RawLine]) -> Iterator[FileMessage]:
         for row in batch.messages:
             yield _from_message_row(row, raw.line)
         for row in batch.events:
-            message = _from_event_row(row)
+            message = event_message(row)
             if message is not None:
                 yield message

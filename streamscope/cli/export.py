@@ -35,11 +35,23 @@ def export_cmd(
         str | None, typer.Option("--start", help="From this time (ISO 8601, UTC if no offset).")
     ] = None,
     end: Annotated[str | None, typer.Option("--end", help="Until this time, exclusive (ISO 8601).")] = None,
-    user: Annotated[str | None, typer.Option("--user", help="Only this user: login or numeric id.")] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Only this user's messages and the events concerning them: login or id."),
+    ] = None,
+    events: Annotated[
+        bool,
+        typer.Option(
+            "--events/--no-events",
+            help="Include subs, resubs, gifts, raids, announcements, timeouts, bans, clears and "
+            "deletions as rows of their own (irc: their raw lines), in time order with the messages.",
+        ),
+    ] = True,
     clickhouse_url: ClickHouseUrl = None,
     database: Database = None,
 ) -> None:
-    """Export a channel's chat (messages oldest first, with moderation marks) from the warehouse.
+    """Export a channel's chat from the warehouse: messages (with moderation marks) and events,
+    oldest first, each row as a live capture of its raw line would write it.
 
     The file is the same as GET /v1/channels/{channel}/export returns; it is written block by block,
     so memory stays flat for any size. Progress (rows, rate) is shown on stderr.
@@ -47,7 +59,15 @@ def export_cmd(
     settings = settings_from(clickhouse_url, database)
     guard(
         lambda: _export(
-            settings.clickhouse_url, settings.clickhouse_database, channel, fmt, output, start, end, user
+            settings.clickhouse_url,
+            settings.clickhouse_database,
+            channel,
+            fmt,
+            output,
+            start,
+            end,
+            user,
+            events,
         )
     )
 
@@ -61,6 +81,7 @@ def _export(
     start: str | None,
     end: str | None,
     user: str | None,
+    events: bool,
 ) -> None:
     # Imported here: the API package is only needed by this command (keeps `streamscope --help` fast).
     from api.channels_lookup import resolve
@@ -105,14 +126,16 @@ def _export(
             elapsed = bar.tasks[0].elapsed or 0.0
             bar.update(task, rows=rows, rate=rows / elapsed if elapsed else 0.0, mb=size / 1e6)
 
-        export = ArchiveExport(client, query, fmt, on_block=on_block)
+        export = ArchiveExport(client, query, fmt, on_block=on_block, events=events)
         try:
             _copy(export.chunks(), fp)
         except ClickHouseError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise CliError(f"the export stopped after {export.rows} messages: {first}") from None
+            raise CliError(f"the export stopped after {export.rows} rows: {first}") from None
     where = "stdout" if output == "-" else str(target)
-    console.print(f"exported {export.rows} messages ({export.bytes:,} bytes) to {where}")
+    console.print(
+        f"exported {export.messages} messages and {export.events} events ({export.bytes:,} bytes) to {where}"
+    )
 
 
 def _copy(chunks: Iterable[bytes], fp: BinaryIO) -> None:

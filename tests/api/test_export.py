@@ -1,8 +1,9 @@
 """``GET /v1/channels/{channel}/export`` over the real xqcow recording in a real chDB warehouse.
 
-Expected messages come from the oracle of tests/api/conftest.py (plain string parsing of the raw
-lines); the file bytes must equal what :func:`open_writer` writes for the same messages decoded
-from the raw lines (the capture path), so both paths give one shape.
+Expected rows come from the oracle of tests/api/conftest.py (plain string parsing of the raw lines):
+the 4,933 messages and the 67 events (57 timeouts, 1 ban, 8 resubs, 1 sub) in time order; the file bytes
+must equal what :func:`open_writer` writes for the same lines decoded by the capture path
+(``messages_from_lines``), so both paths give one shape.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -27,6 +29,7 @@ from streamscope.records import RawLine
 Load = Callable[[Client, Any], dict[str, int]]
 XQCOW_ID = 71092938
 URL = "/v1/channels/xqcow/export"
+USERNOTICE_TYPES = {"sub": "subscription", "resub": "resubscription"}  # xqcow's two msg-ids
 
 
 @pytest.fixture
@@ -43,98 +46,183 @@ def _expected_marks(clears: list[dict[str, Any]], m: dict[str, Any]) -> tuple[bo
     return False, False
 
 
+def _rows(oracle: Any, lines: list[str]) -> list[dict[str, Any]]:
+    """Messages and events of the recording as (type, ts, login, text, line), in export order: by
+    time, a millisecond's messages before its events (xqcow has no two events in one ms)."""
+    rows = [
+        {"type": "text_message", "ts": m["ts"], "login": m["login"], "id": m["id"], "text": m["text"], **m}
+        for m in oracle.privmsgs(lines)
+    ]
+    by_id = {oracle.parse_line(line).tags.get("id"): line for line in lines}
+    for r in rows:
+        r["line"] = by_id[r["id"]]
+    events = []
+    for line in lines:
+        p = oracle.parse_line(line)
+        if p.command == "CLEARCHAT":
+            kind = "timeout" if p.tags.get("ban-duration") else "ban"
+            events.append({"type": kind, "login": p.params[1], "duration": p.tags.get("ban-duration")})
+        elif p.command == "USERNOTICE":
+            events.append({"type": USERNOTICE_TYPES[p.tags["msg-id"]], "login": p.tags["login"]})
+            events[-1].update(system=p.tags["system-msg"], id=p.tags["id"], name=p.tags["display-name"])
+        else:
+            continue
+        text = p.params[1] if p.command == "USERNOTICE" and len(p.params) > 1 else ""
+        events[-1].update(ts=int(p.tags["tmi-sent-ts"]), text=text, line=line)
+    assert len(set(e["ts"] for e in events)) == len(events)
+    return sorted(rows + events, key=lambda r: (r["ts"], r["type"] != "text_message"))  # stable
+
+
 def _parse(fmt: str, body: bytes) -> list[dict[str, Any]]:
-    """Each format back to (id, text, login, ts) records."""
+    """Each format back to (type, id, text, login, ts) records; login is the author's, or for a
+    timeout/ban the target's."""
     text = body.decode()
     if fmt in ("json", "jsonl"):
         objs = json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()]
         return [
-            {"id": o["message_id"], "text": o["message"], "login": o["author"]["name"], "ts": o["timestamp"]}
+            {
+                "type": o["message_type"],
+                "id": o["message_id"],
+                "text": o["message"],
+                "login": o["author"]["name"] or (o["target"] or {}).get("name"),
+                "ts": o["timestamp"],
+            }
             for o in objs
         ]
     if fmt == "csv":
         return [
             {
+                "type": r["message_type"],
                 "id": r["message_id"],
                 "text": r["message"],
-                "login": r["author_name"],
+                "login": r["author_name"] or r["target_name"],
                 "ts": int(r["timestamp"]),
             }
             for r in csv.DictReader(io.StringIO(text))
         ]
     if fmt == "twitchdownloader":
         return [
-            {"id": c["_id"], "text": c["message"]["body"], "login": c["commenter"]["name"], "ts": None}
+            {
+                "type": c["message"]["user_notice_params"]["msg_id"] or "text_message",
+                "id": c["_id"],
+                "text": c["message"]["body"],
+                "login": c["commenter"]["name"],
+                "ts": None,
+            }
             for c in json.loads(text)["comments"]
         ]
     raise AssertionError(fmt)
 
 
-def test_every_format_holds_the_recorded_messages(
+def _txt(r: dict[str, Any]) -> str:
+    if r["type"] == "text_message":
+        return f"{r['display_name'] or r['login']}: {r['text']}"
+    if r["type"] == "timeout":
+        return f"{r['login']} was timed out for {r['duration']}s"
+    if r["type"] == "ban":
+        return f"{r['login']} was banned"
+    return f"{r['system']} | {r['name']}: {r['text']}" if r["text"] else r["system"]
+
+
+def test_every_format_holds_the_recorded_messages_and_events(
     loaded: TestClient, oracle: Any, xqcow_lines: list[str]
 ) -> None:
-    expected = oracle.privmsgs(xqcow_lines)
-    assert len(expected) == 4933
+    expected = _rows(oracle, xqcow_lines)
+    assert len(expected) == 5000 and sum(r["type"] == "text_message" for r in expected) == 4933
     for fmt in FORMATS:
         r = loaded.get(URL, params={"format": fmt})
         assert r.status_code == 200, r.text
         if fmt == "txt":
-            lines = r.text.splitlines()
-            assert [line.split("] ", 1)[1] for line in lines] == [
-                f"{m['display_name'] or m['login']}: {m['text']}" for m in expected
-            ]
+            assert [line.split("] ", 1)[1] for line in r.text.splitlines()] == [_txt(e) for e in expected]
             continue
         if fmt == "irc":
-            by_id = {oracle.parse_line(line).tags.get("id"): line for line in xqcow_lines}
-            assert r.text.splitlines() == [by_id[m["id"]] for m in expected]
+            assert r.text.splitlines() == [e["line"] for e in expected]
             continue
+        want = expected
+        if fmt == "twitchdownloader":  # comments: messages and USERNOTICEs (by Twitch's msg-id)
+            names = {v: k for k, v in USERNOTICE_TYPES.items()}
+            want = [
+                {**e, "type": names.get(e["type"], e["type"])}
+                for e in expected
+                if e["type"] not in ("timeout", "ban")
+            ]
+            for e in want:
+                if e["type"] != "text_message":
+                    e["text"] = f"{e['system']} {e['text']}".strip()
         got = _parse(fmt, r.content)
-        assert [g["id"] for g in got] == [m["id"] for m in expected], fmt
-        assert [g["text"] for g in got] == [m["text"] for m in expected], fmt
-        assert [g["login"] for g in got] == [m["login"] for m in expected], fmt
+        assert [(g["type"], g["login"], g["text"]) for g in got] == [
+            (e["type"], e["login"], e["text"]) for e in want
+        ], fmt
+        # CLEARCHAT has no id of its own (a UUID derived from the line); the others are Twitch's.
+        assert [g["id"] for g in got if g["type"] not in ("timeout", "ban")] == [
+            e["id"] for e in want if e["type"] not in ("timeout", "ban")
+        ], fmt
         if fmt != "twitchdownloader":
-            assert [g["ts"] for g in got] == [m["ts"] for m in expected], fmt
+            assert [g["ts"] for g in got] == [e["ts"] for e in want], fmt
+
+
+def test_events_false_exports_the_messages_only(
+    loaded: TestClient, oracle: Any, xqcow_lines: list[str]
+) -> None:
+    r = loaded.get(URL, params={"format": "irc", "events": "false"})
+    assert r.text.splitlines() == [
+        e["line"] for e in _rows(oracle, xqcow_lines) if e["type"] == "text_message"
+    ]
 
 
 def test_moderation_marks_follow_the_recorded_timeouts(
     loaded: TestClient, oracle: Any, xqcow_lines: list[str]
 ) -> None:
     objs = [json.loads(line) for line in loaded.get(URL, params={"format": "jsonl"}).text.splitlines()]
+    chat = [o for o in objs if o["message_type"] == "text_message"]
     expected = oracle.privmsgs(xqcow_lines)
     clears = oracle.clearchats(xqcow_lines)
     marks = [_expected_marks(clears, m) for m in expected]
-    assert [(o["timed_out"], o["banned"]) for o in objs] == marks
+    assert [(o["timed_out"], o["banned"]) for o in chat] == marks
     assert sum(t for t, _ in marks) > 20  # the recording has dozens of timed-out messages
-    assert not any(o["deleted"] for o in objs)  # xqcow has no CLEARMSG
+    assert not any(o["deleted"] for o in chat)  # xqcow has no CLEARMSG
+    assert len(objs) - len(chat) == 67
+    assert all(
+        (o["deleted"], o["timed_out"], o["banned"]) == (None, None, None) for o in objs if o not in chat
+    )
+
+
+def _export_order(m: FileMessage) -> tuple[int, bool, int, int]:
+    """Time; a millisecond's messages before its events; ClickHouse's UUID order (low 64 bits
+    first)."""
+    n = uuid.UUID(m.message_id).int
+    return m.timestamp, m.message_type != "text_message", n & (2**64 - 1), n >> 64
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_export_bytes_equal_the_writer_on_the_captured_lines(
     fmt: str, loaded: TestClient, xqcow_lines: list[str]
 ) -> None:
-    """Warehouse -> file and raw lines -> file agree byte for byte (marks taken from the export)."""
+    """Warehouse -> file and raw lines -> file agree byte for byte, messages and events (marks
+    taken from the export)."""
     params = {"format": fmt, "start": "2019-09-15T00:00:00Z", "end": "2019-09-15T00:02:00Z"}
     body = loaded.get(URL, params=params).content
-    marks = {
-        o["message_id"]: o
-        for o in map(json.loads, loaded.get(URL, params={**params, "format": "jsonl"}).text.splitlines())
-    }
-    captured = {
-        m.message_id: m
-        for m in messages_from_lines(RawLine("xqcow", line, 0, "t") for line in xqcow_lines)
-        if m.message_type == "text_message"
-    }
-    ordered: list[FileMessage] = []
-    for mid, o in marks.items():
-        m = captured[mid]
+    marks = [
+        json.loads(line) for line in loaded.get(URL, params={**params, "format": "jsonl"}).text.splitlines()
+    ]
+    captured = sorted(
+        (
+            m
+            for m in messages_from_lines(RawLine("xqcow", line, 0, "t") for line in xqcow_lines)
+            if 1568505600000 <= m.timestamp < 1568505720000
+        ),
+        key=_export_order,
+    )
+    assert [(o["message_id"], o["message_type"]) for o in marks] == [
+        (m.message_id, m.message_type) for m in captured
+    ]
+    for m, o in zip(captured, marks, strict=True):
         m.deleted, m.timed_out, m.banned = o["deleted"], o["timed_out"], o["banned"]
-        if fmt != "irc":
-            m.raw = None
-        ordered.append(m)
-    assert 0 < len(ordered) < 4933
+    assert 0 < len(captured) < 5000
+    assert sum(m.message_type != "text_message" for m in captured) == 13  # 10 timeouts, 2 resubs, a sub
     buf = io.BytesIO()
     writer = open_writer(fmt, buf, channel="xqcow", start_ms=1568505600000)
-    writer.write(ordered)
+    writer.write(captured)
     writer.close()
     assert body == buf.getvalue()
 
@@ -147,14 +235,18 @@ def test_filters_headers_and_ids(loaded: TestClient, oracle: Any, xqcow_lines: l
         r.headers["content-disposition"]
         == 'attachment; filename="xqcow_20190915T000100Z_20190915T000300Z.csv"'
     )
-    want = [m["id"] for m in oracle.privmsgs(xqcow_lines) if 1568505660000 <= m["ts"] < 1568505780000]
-    assert [g["id"] for g in _parse("csv", r.content)] == want and want
+    rows = _rows(oracle, xqcow_lines)
+    want = [(e["type"], e["ts"], e["login"]) for e in rows if 1568505660000 <= e["ts"] < 1568505780000]
+    assert [(g["type"], g["ts"], g["login"]) for g in _parse("csv", r.content)] == want and want
 
+    # onche's messages and the two timeouts of onche (a user export holds what concerns the user).
     r = loaded.get(URL, params={"format": "jsonl", "user": "onche"})
     assert r.headers["content-type"] == "application/x-ndjson"
     assert r.headers["content-disposition"] == 'attachment; filename="xqcow_begin_latest.jsonl"'
-    onche = [m["id"] for m in oracle.privmsgs(xqcow_lines) if m["login"] == "onche"]
-    assert [g["id"] for g in _parse("jsonl", r.content)] == onche and onche
+    onche = [(e["type"], e["ts"]) for e in rows if e["login"] == "onche"]
+    assert [(g["type"], g["ts"]) for g in _parse("jsonl", r.content)] == onche
+    timeouts = sum(line.endswith(" CLEARCHAT #xqcow :onche") for line in xqcow_lines)
+    assert [t for t, _ in onche].count("timeout") == timeouts >= 2 and len(onche) > timeouts
     by_id = loaded.get(URL, params={"format": "jsonl", "user": "48215771"})
     assert by_id.content == r.content
 
@@ -172,6 +264,7 @@ def test_filters_headers_and_ids(loaded: TestClient, oracle: Any, xqcow_lines: l
             "end",
         ),
         (URL, {"user": " "}, 400, "invalid_parameter", "user"),
+        (URL, {"events": "sometimes"}, 400, "invalid_parameter", "events"),
         ("/v1/channels/nobody/export", {}, 404, "unknown_channel", "nobody"),
     ],
 )
@@ -185,9 +278,11 @@ def test_bad_input_is_a_4xx_with_the_error_shape(
 
 
 def test_a_large_export_is_streamed_in_blocks(api: TestClient, warehouse: Client) -> None:
-    """300k rows leave ClickHouse in many blocks and reach the client in many chunks, each a small
-    part of the file: the export never holds all rows (peak memory is measured in bench/export.py)."""
-    n = 300_000
+    """300k messages leave ClickHouse in many blocks and reach the client in many chunks, each a small
+    part of the file: the export never holds all rows (peak memory is measured in bench/export.py).
+    3,000 timeouts, one every second, read in pages of 500 (6 windows), land each right after the
+    message of its second."""
+    n, events = 300_000, 3000
     warehouse.command(
         "INSERT INTO chat_messages (channel_id, channel, sent_at, message_id, user_id, user_login, "
         "display_name, text, is_action, bits, tag_layout, received_at, source) "
@@ -195,11 +290,26 @@ def test_a_large_export_is_streamed_in_blocks(api: TestClient, warehouse: Client
         "generateUUIDv4(), number % 1000 + 1, concat('u', toString(number % 1000)), '', "
         "concat('message ', toString(number)), false, 0, '', now64(3), 'bench' FROM numbers(300000)"
     )
+    warehouse.command(
+        "INSERT INTO chat_events (channel_id, channel, at, event_id, command, kind, target_user_id, "
+        "target_login, duration_s, raw, received_at, source) "
+        "SELECT 7, 'big', fromUnixTimestamp64Milli(toInt64(1568505600005 + number * 1000), 'UTC'), "
+        "generateUUIDv4(), 'CLEARCHAT', 'timeout', number % 1000 + 1, concat('u', toString(number % 1000)), "
+        "10, '', now64(3), 'bench' FROM numbers(3000)"
+    )
     warehouse.command("INSERT INTO channels VALUES (7, 'big', now64(3), now64(3))")
-    export = ArchiveExport(warehouse, ArchiveQuery(7, "big"), "jsonl")
-    sizes = [len(chunk) for chunk in export.chunks()]
-    assert export.rows == n and export.blocks == len(sizes) >= 10
-    assert max(sizes) < sum(sizes) / 5
+    export = ArchiveExport(warehouse, ArchiveQuery(7, "big"), "jsonl", event_page_rows=500)
+    sizes, times, kinds = [], [], []
+    for chunk in export.chunks():
+        sizes.append(len(chunk))
+        for line in chunk.splitlines():
+            obj = json.loads(line)
+            times.append(obj["timestamp"])
+            kinds.append(obj["message_type"])
+    assert (export.rows, export.messages, export.events) == (n + events, n, events)
+    assert export.blocks == len(sizes) >= 10 and max(sizes) < sum(sizes) / 5
+    assert times == sorted(times) and len(times) == n + events
+    assert [i for i, k in enumerate(kinds) if k == "timeout"] == [101 * k + 1 for k in range(events)]
 
     with api.stream("GET", "/v1/channels/big/export", params={"format": "csv"}) as r:
         chunks = [len(c) for c in r.iter_raw()]
@@ -223,4 +333,4 @@ def test_an_export_does_not_hold_up_other_requests(
         other = pool.submit(shared.rows, "SELECT count() FROM chat_messages FINAL")
         assert other.result(timeout=60)[0][0] == 4933
         rest = b"".join(chunks)
-    assert len((first + rest).splitlines()) == 4933
+    assert len((first + rest).splitlines()) == 5000  # 4,933 messages, 67 events

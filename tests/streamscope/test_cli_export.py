@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -50,19 +51,33 @@ def test_export_writes_the_replayed_channel(cli: Run, tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     objs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert len(objs) == 4933
-    assert sorted(o["message_id"] for o in objs) == sorted(_privmsg_ids(XQCOW))
+    chat = [o for o in objs if o["message_type"] == "text_message"]
+    assert len(objs) == 5000 and len(chat) == 4933
+    assert sorted(o["message_id"] for o in chat) == sorted(_privmsg_ids(XQCOW))
     assert [o["timestamp"] for o in objs] == sorted(o["timestamp"] for o in objs)
-    assert f"exported 4933 messages ({out.stat().st_size:,} bytes) to {out}" in result.stderr
+    assert Counter(o["message_type"] for o in objs if o not in chat) == {
+        "timeout": 57,
+        "ban": 1,
+        "resubscription": 8,
+        "subscription": 1,
+    }
+    assert f"exported 4933 messages and 67 events ({out.stat().st_size:,} bytes) to {out}" in result.stderr
 
+    # onche's raw lines: their messages and the CLEARCHATs timing them out, in time order.
     irc = tmp_path / "xqcow.log"
     assert cli("export", "71092938", "-f", "irc", "--user", "onche", "-o", str(irc)).exit_code == 0
     recorded = [
         line
         for line in XQCOW.read_text(encoding="utf-8").split("\n")
-        if line.startswith("@") and ":onche!" in line
+        if ":onche!" in line or line.endswith(" CLEARCHAT #xqcow :onche")
     ]
-    assert irc.read_text(encoding="utf-8").splitlines() == recorded and recorded
+    got = irc.read_text(encoding="utf-8").splitlines()
+    assert sorted(got) == sorted(recorded) and any(" CLEARCHAT " in line for line in got)
+    assert got == sorted(got, key=lambda line: int(line.split("tmi-sent-ts=")[1].split(";")[0].split(" ")[0]))
+
+    no_events = cli("export", "xqcow", "-f", "irc", "--no-events", "--user", "onche", "-o", "-")
+    assert no_events.exit_code == 0, no_events.output
+    assert no_events.stdout.splitlines() == [line for line in got if " PRIVMSG " in line]
 
 
 def test_export_to_stdout_with_a_time_range(cli: Run) -> None:
@@ -83,7 +98,11 @@ def test_export_to_stdout_with_a_time_range(cli: Run) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("[2019-09-15 00:00:00] Onche: DEVIL MAY CRY 5 gachiBASS")
     assert lines[1].startswith("[2019-09-15 00:00:00] MintyFiveGum: WHERES M0XY WeirdChamp")
-    assert lines[2:] == ["[2019-09-15 00:00:00] DevilBalrog: !#showemote xqcT"]  # 3 messages in that second
+    # 3 messages in that second, and onche timed out between the second and the third.
+    assert lines[2:] == [
+        "[2019-09-15 00:00:00] onche was timed out for 150s",
+        "[2019-09-15 00:00:00] DevilBalrog: !#showemote xqcT",
+    ]
 
 
 @pytest.mark.parametrize(
