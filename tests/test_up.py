@@ -21,22 +21,10 @@ import pytest
 
 from tests.data import RECORDED as DATA
 from tests.fixtures.twitch_irc_server import TwitchIrcServer, load_lines
+from tests.oracle import unescape
 
 XQCOW_ID = 71092938
 PAJLADA_ID = 11148817
-_UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
-
-
-def unescape(value: str) -> str:
-    out, i = [], 0
-    while i < len(value):
-        if value[i] == "\\" and i + 1 < len(value):
-            out.append(_UNESCAPE.get(value[i + 1], value[i + 1]))
-            i += 2
-        else:
-            out.append(value[i] if value[i] != "\\" else "")
-            i += 1
-    return "".join(out)
 
 
 def expected_message(line: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from streamscope.records import RawLine
 from tests.data import FIXTURES, XQCOW
+from tests.oracle import split_line, unescape
 
 XQCOW_ID = 71092938
 
@@ -29,22 +30,6 @@ def read_lines(path: Path) -> list[str]:
 
 
 # --- the independent oracle -------------------------------------------------------------------
-
-_UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
-
-
-def unescape(value: str) -> str:
-    out, i = [], 0
-    while i < len(value):
-        c = value[i]
-        if c == "\\":
-            if i + 1 < len(value):
-                out.append(_UNESCAPE.get(value[i + 1], value[i + 1]))
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
 
 
 @dataclass
@@ -56,23 +41,7 @@ class Line:
 
 
 def parse_line(line: str) -> Line:
-    tags: dict[str, str] = {}
-    rest = line
-    if rest.startswith("@"):
-        head, rest = rest[1:].split(" ", 1)
-        for item in head.split(";"):
-            k, _, v = item.partition("=")
-            tags[k] = unescape(v)
-    nick = ""
-    if rest.startswith(":"):
-        prefix, rest = rest[1:].split(" ", 1)
-        nick = prefix.split("!")[0]
-    trailing = None
-    if " :" in rest:
-        rest, trailing = rest.split(" :", 1)
-    words = rest.split()
-    params = words[1:] + ([trailing] if trailing is not None else [])
-    return Line(tags, nick, words[0], params)
+    return Line(*split_line(line))
 
 
 def privmsgs(lines: Iterable[str]) -> list[dict[str, Any]]:

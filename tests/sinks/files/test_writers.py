@@ -17,26 +17,14 @@ import pytest
 from sinks.files import CSV_COLUMNS, FORMATS, FileMessage, messages_from_lines, open_writer
 from streamscope.records import RawLine
 from tests.data import SHARED_DATA, XQCOW
+from tests.oracle import split_line
 
 SAMPLE = SHARED_DATA / "vod" / "twitchdownloader" / "livestreamdvr_dump_redacted.json"
 
 
 def wire(line: str) -> tuple[dict[str, str], str, str, list[str]]:
     """(tags with raw values, nick, command, params) by plain splitting."""
-    tags: dict[str, str] = {}
-    rest = line
-    if rest.startswith("@"):
-        head, rest = rest[1:].split(" ", 1)
-        tags = dict(item.partition("=")[::2] for item in head.split(";"))
-    nick = ""
-    if rest.startswith(":"):
-        prefix, rest = rest[1:].split(" ", 1)
-        nick = prefix.split("!")[0]
-    trailing = None
-    if " :" in rest:
-        rest, trailing = rest.split(" :", 1)
-    words = rest.split()
-    return tags, nick, words[0], words[1:] + ([trailing] if trailing is not None else [])
+    return split_line(line, unescape_tags=False)
 
 
 @pytest.fixture(scope="module")

@@ -13,43 +13,14 @@ import json
 import time
 from typing import Any
 
-_UNESCAPE = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
-#: USERNOTICE msg-ids of the xqcow recording -> file message_type.
+from tests.oracle import split_line
+
 _NOTICE_TYPES = {"sub": "subscription", "resub": "resubscription"}
-
-
-def unescape(value: str) -> str:
-    out, i = [], 0
-    while i < len(value):
-        if value[i] == "\\" and i + 1 < len(value):
-            out.append(_UNESCAPE.get(value[i + 1], value[i + 1]))
-            i += 2
-        else:
-            out.append(value[i] if value[i] != "\\" else "")
-            i += 1
-    return "".join(out)
-
-
-def _split(line: str) -> tuple[dict[str, str], str, str, list[str]]:
-    tags: dict[str, str] = {}
-    rest = line
-    if rest.startswith("@"):
-        head, rest = rest[1:].split(" ", 1)
-        tags = {k: unescape(v) for k, _, v in (t.partition("=") for t in head.split(";"))}
-    nick = ""
-    if rest.startswith(":"):
-        prefix, rest = rest[1:].split(" ", 1)
-        nick = prefix.split("!")[0]
-    trailing = None
-    if " :" in rest:
-        rest, trailing = rest.split(" :", 1)
-    words = rest.split()
-    return tags, nick, words[0], words[1:] + ([trailing] if trailing is not None else [])
 
 
 def privmsg(line: str) -> dict[str, Any]:
     """The fields a file must hold for one PRIVMSG line."""
-    tags, nick, _command, params = _split(line)
+    tags, nick, _command, params = split_line(line)
     text = params[1]
     is_action = text.startswith("\x01ACTION ") and text.endswith("\x01")
     if is_action:
@@ -80,7 +51,7 @@ def expected(lines: list[str]) -> list[dict[str, Any]]:
     the user-visible events (USERNOTICE subs, CLEARCHAT timeouts/bans) with their kind and target."""
     out: list[dict[str, Any]] = []
     for line in lines:
-        tags, _nick, command, params = _split(line)
+        tags, _nick, command, params = split_line(line)
         if command == "PRIVMSG":
             out.append(privmsg(line))
         elif command == "USERNOTICE":
