@@ -138,6 +138,20 @@ def header(headers: AnyHeaders | None, name: str, default: str = "") -> str:
     return default
 
 
+def _key_and_value(key: bytes | None, value: bytes | None, expected: str, key_is: str) -> tuple[str, str]:
+    """Key and value as text, or ``ValueError`` saying how the message breaks its topic's contract."""
+    if value is None:
+        raise ValueError(f"message has no value (a tombstone); expected {expected}")
+    try:
+        text = value.decode()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"value is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        return (key or b"").decode(), text
+    except UnicodeDecodeError:
+        raise ValueError(f"key is not UTF-8; expected {key_is}") from None
+
+
 def decode_line(
     key: bytes | None, value: bytes | None, timestamp: int, headers: AnyHeaders | None
 ) -> RawLine:
@@ -146,20 +160,11 @@ def decode_line(
     Raises ``ValueError`` with the reason when the message breaks the contract (no value, not
     UTF-8, more than one line, no timestamp).
     """
-    if value is None:
-        raise ValueError("message has no value (a tombstone); expected one raw IRC line")
-    try:
-        line = value.decode()
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"value is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    channel, line = _key_and_value(key, value, "one raw IRC line", "the channel login")
     if "\n" in line or "\r" in line:
         raise ValueError("value holds more than one line; expected exactly one raw IRC line")
     if timestamp <= 0:
         raise ValueError("message has no timestamp; expected the receive time as CreateTime")
-    try:
-        channel = (key or b"").decode()
-    except UnicodeDecodeError:
-        raise ValueError("key is not UTF-8; expected the channel login") from None
     return RawLine(channel, line, timestamp, header(headers, "source", "kafka"))
 
 
@@ -171,20 +176,6 @@ def decode_event(
     ``kind`` is the ``subscription-type`` header (or the given default, e.g. ``helix.streams``).
     Raises ``ValueError`` with the reason when the message breaks the contract.
     """
-    if value is None:
-        raise ValueError("message has no value (a tombstone); expected a JSON payload")
-    try:
-        payload = value.decode()
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"value is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    try:
-        channel = (key or b"").decode()
-    except UnicodeDecodeError:
-        raise ValueError("key is not UTF-8; expected the broadcaster login") from None
-    return RawEvent(
-        channel,
-        header(headers, "subscription-type", kind),
-        payload,
-        timestamp,
-        header(headers, "source", "kafka"),
-    )
+    channel, payload = _key_and_value(key, value, "a JSON payload", "the broadcaster login")
+    kind = header(headers, "subscription-type", kind)
+    return RawEvent(channel, kind, payload, timestamp, header(headers, "source", "kafka"))
