@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 from bytewax.dataflow import Dataflow
@@ -35,6 +36,42 @@ log = logging.getLogger(__name__)
 
 #: Totals since start: lines handled by the dataflow and where they went.
 IngestCounters = FlushReport
+
+
+class DataflowThread:
+    """One dataflow run on a daemon thread; a failure is kept (and logged) for whoever asks.
+
+    ``check()`` raises ``RuntimeError`` naming the dataflow when it failed, so a publisher learns at
+    once that nothing reads its records any more; ``join`` waits for the end and then checks.
+    """
+
+    def __init__(self, name: str, target: Callable[[], object]) -> None:
+        self.name = name
+        self._target = target
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"{name}-dataflow", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._target()
+        except BaseException as exc:  # surfaced by check()/join()
+            log.exception("%s dataflow failed", self.name)
+            self.error = exc
+
+    def start(self) -> DataflowThread:
+        self._thread.start()
+        return self
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise RuntimeError(f"the {self.name} dataflow failed: {self.error}") from self.error
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+        self.check()
 
 
 def count_flush(report: FlushReport) -> None:
@@ -90,9 +127,8 @@ class EmbeddedIngest:
         self._database = database
         self._batch_rows = batch_rows
         self._interval = flush_interval_s
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
         self._lock = threading.Lock()
+        self._thread = DataflowThread("chat", self._run)
 
     def _client(self) -> Client:
         return connect(self._url, self._database)
@@ -100,42 +136,31 @@ class EmbeddedIngest:
     def _on_flush(self, report: FlushReport) -> None:
         with self._lock:
             self.counters.add(report)
-        INGESTED_LINES.labels(result="stored").inc(report.messages + report.events)
-        INGESTED_LINES.labels(result="rejected").inc(report.dead_letters)
-        INGESTED_LINES.labels(result="control").inc(report.control)
+        count_flush(report)
 
     def _run(self) -> None:
-        try:
-            chat.run(
-                self.bus,
-                self._client,
-                batch_rows=self._batch_rows,
-                flush_interval_s=self._interval,
-                on_flush=self._on_flush,
-            )
-        except BaseException as exc:  # surfaced to the caller by finish()
-            log.exception("chat dataflow failed")
-            self._error = exc
+        chat.run(
+            self.bus,
+            self._client,
+            batch_rows=self._batch_rows,
+            flush_interval_s=self._interval,
+            on_flush=self._on_flush,
+        )
 
     def start(self) -> EmbeddedIngest:
-        self._thread = threading.Thread(target=self._run, name="chat-dataflow", daemon=True)
         self._thread.start()
         return self
 
     def publish(self, records: Sequence[RawLine]) -> None:
-        if self._error is not None:
-            raise RuntimeError("the chat dataflow has stopped") from self._error
+        self._thread.check()
         self.bus.publish(TOPIC_IRC_RAW, records)
 
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread.alive()
 
     def finish(self, timeout: float | None = None) -> IngestCounters:
         self.bus.close(TOPIC_IRC_RAW)
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._error is not None:
-            raise RuntimeError(f"the chat dataflow failed: {self._error}") from self._error
+        self._thread.join(timeout)
         return self.counters
 
 
@@ -158,8 +183,7 @@ class KafkaIngest:
         self.streams_sessions = 0
         self._settings = settings
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._errors: list[BaseException] = []
+        self._threads: list[DataflowThread] = []
         self._lock = threading.Lock()
 
     def _on_flush(self, report: FlushReport) -> None:
@@ -174,15 +198,11 @@ class KafkaIngest:
 
     def _run(self, name: str, flow: Dataflow) -> None:
         s = self._settings
-        try:
-            run_main(
-                flow,
-                epoch_interval=timedelta(seconds=s.snapshot_interval_s),
-                recovery_config=recovery_config(s, name),
-            )
-        except BaseException as exc:  # surfaced to the caller by finish()
-            log.exception("%s dataflow failed", name)
-            self._errors.append(exc)
+        run_main(
+            flow,
+            epoch_interval=timedelta(seconds=s.snapshot_interval_s),
+            recovery_config=recovery_config(s, name),
+        )
 
     def start(self) -> KafkaIngest:
         from pipelines import streams
@@ -197,20 +217,14 @@ class KafkaIngest:
             ),
         }
         for name, flow in flows.items():
-            thread = threading.Thread(
-                target=self._run, args=(name, flow), name=f"{name}-dataflow", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+            self._threads.append(DataflowThread(name, partial(self._run, name, flow)).start())
         return self
 
     def alive(self) -> bool:
-        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+        return bool(self._threads) and all(t.alive() for t in self._threads)
 
     def finish(self, timeout: float | None = None) -> IngestCounters:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
-        if self._errors:
-            raise RuntimeError(f"a dataflow failed: {self._errors[0]}") from self._errors[0]
         return self.counters

@@ -26,6 +26,7 @@ from sources.helix.poller import HelixStreamsPoller
 from streamscope import topics
 from streamscope.bus import InProcessBus
 from streamscope.records import RawEvent
+from streamscope.runtime import DataflowThread
 from streamscope.settings import Settings
 from streamscope.warehouse import connect
 
@@ -63,9 +64,8 @@ class EmbeddedStreams:
         self.counters = StreamsCounters()
         self._url, self._database = url, database
         self._batch_rows, self._interval = batch_rows, flush_interval_s
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
         self._lock = threading.Lock()
+        self._thread = DataflowThread("streams", self._run)
 
     def _client(self) -> Client:
         return connect(self._url, self._database)
@@ -82,23 +82,17 @@ class EmbeddedStreams:
     def _run(self) -> None:
         from pipelines import streams
 
-        try:
-            streams.run(
-                self.bus, self._client, topic_names=TOPICS, batch_rows=self._batch_rows,
-                flush_interval_s=self._interval, on_flush=self._on_chat, on_streams_flush=self._on_streams,
-            )  # fmt: skip
-        except BaseException as exc:  # surfaced by publish() and finish()
-            log.exception("streams dataflow failed")
-            self._error = exc
+        streams.run(
+            self.bus, self._client, topic_names=TOPICS, batch_rows=self._batch_rows,
+            flush_interval_s=self._interval, on_flush=self._on_chat, on_streams_flush=self._on_streams,
+        )  # fmt: skip
 
     def start(self) -> EmbeddedStreams:
-        self._thread = threading.Thread(target=self._run, name="streams-dataflow", daemon=True)
         self._thread.start()
         return self
 
     def publish(self, topic: str, events: Sequence[RawEvent]) -> None:
-        if self._error is not None:
-            raise RuntimeError("the streams dataflow has stopped") from self._error
+        self._thread.check()
         self.bus.publish(topic, events)
 
     def publisher(self, topic: str) -> Callable[[Sequence[RawEvent]], None]:
@@ -108,10 +102,7 @@ class EmbeddedStreams:
     def finish(self, timeout: float | None = None) -> StreamsCounters:
         for name in TOPICS:
             self.bus.close(name)
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._error is not None:
-            raise RuntimeError(f"the streams dataflow failed: {self._error}") from self._error
+        self._thread.join(timeout)
         return self.counters
 
 
