@@ -27,9 +27,8 @@ from typing import Any
 
 from bytewax.outputs import DynamicSink, FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import OperationalError
 
-from sinks.isolate import insert_isolating
+from sinks.isolate import insert_rows, retry_unreachable
 from streamscope import metrics
 from streamscope.twitch.irc.rows import (
     DEAD_LETTER_COLUMNS,
@@ -214,25 +213,13 @@ class WarehouseWriter:
         rejected: list[tuple[Any, ...]],
     ) -> int:
         """Insert ``rows``; rows the server refuses as data are appended to ``rejected``."""
-
-        def insert(batch: list[tuple[Any, ...]]) -> None:
-            self._retrying(lambda: self._client.insert(table, batch, column_names=columns))
-
-        return insert_isolating(
-            insert, rows, lambda row, exc: rejected.append(_dead_letter_for(table, columns, row, exc))
-        )
+        return insert_rows(
+            self._client, table, columns, rows,
+            lambda row, exc: rejected.append(_dead_letter_for(table, columns, row, exc)), self._max_backoff,
+        )  # fmt: skip
 
     def _retrying(self, insert: Callable[[], object]) -> None:
-        """Run ``insert``, retrying connection failures with capped exponential backoff, forever."""
-        delay = 0.2
-        while True:
-            try:
-                insert()
-                return
-            except OperationalError as exc:
-                log.warning("warehouse unreachable (%s); retrying in %.1fs", exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, self._max_backoff)
+        retry_unreachable(insert, self._max_backoff)
 
     def close(self) -> None:
         """Flush and end the writer thread (the writer is done after this). The client is the

@@ -24,9 +24,8 @@ from typing import Any
 
 from bytewax.outputs import DynamicSink, FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import OperationalError
 
-from sinks.isolate import insert_isolating
+from sinks.isolate import insert_rows, retry_unreachable
 from streamscope import metrics
 from streamscope.twitch.irc.rows import DEAD_LETTER_COLUMNS
 from streamscope.twitch.sessions import STREAM_COLUMNS
@@ -115,23 +114,13 @@ class StreamsWriter:
     def _insert(
         self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], rejected: list[tuple[Any, ...]]
     ) -> int:
-        def insert(part: list[tuple[Any, ...]]) -> None:
-            self._retrying(lambda: self._client.insert(table, part, column_names=columns))
-
-        return insert_isolating(
-            insert, rows, lambda row, exc: rejected.append(refused_row(table, columns, row, exc))
-        )
+        return insert_rows(
+            self._client, table, columns, rows,
+            lambda row, exc: rejected.append(refused_row(table, columns, row, exc)), self._max_backoff,
+        )  # fmt: skip
 
     def _retrying(self, insert: Callable[[], object]) -> None:
-        delay = 0.2
-        while True:
-            try:
-                insert()
-                return
-            except OperationalError as exc:
-                log.warning("warehouse unreachable (%s); retrying in %.1fs", exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, self._max_backoff)
+        retry_unreachable(insert, self._max_backoff)
 
     def close(self) -> None:
         self.flush()
@@ -152,6 +141,18 @@ def refused_row(table: str, columns: Sequence[str], row: tuple[Any, ...], exc: E
     )
 
 
+def _writers(
+    client_factory: Callable[[], Client],
+    batch_rows: int,
+    flush_interval_s: float,
+    on_flush: Callable[[int, int], None] | None,
+) -> Callable[[], StreamsWriter]:
+    """Makes one :class:`StreamsWriter` per sink partition (a client of its own each)."""
+    return lambda: StreamsWriter(
+        client_factory(), batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_flush
+    )
+
+
 class StreamsSink(DynamicSink[StreamsBatch]):
     """Bytewax adapter: one :class:`StreamsWriter` per worker, built from ``client_factory``."""
 
@@ -163,24 +164,14 @@ class StreamsSink(DynamicSink[StreamsBatch]):
         flush_interval_s: float = 1.0,
         on_flush: Callable[[int, int], None] | None = None,
     ) -> None:
-        self._factory = client_factory
-        self._batch_rows = batch_rows
-        self._interval = flush_interval_s
-        self._on_flush = on_flush
+        self._writer = _writers(client_factory, batch_rows, flush_interval_s, on_flush)
 
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
-        writer = StreamsWriter(
-            self._factory(),
-            batch_rows=self._batch_rows,
-            flush_interval_s=self._interval,
-            on_flush=self._on_flush,
-        )
-        return _Partition(writer)
+        return _Partition(self._writer())
 
 
-class _Partition(StatelessSinkPartition[StreamsBatch]):
-    def __init__(self, writer: StreamsWriter) -> None:
-        self._writer = writer
+class _Writes:
+    _writer: StreamsWriter
 
     def write_batch(self, items: list[StreamsBatch]) -> None:
         for batch in items:
@@ -188,6 +179,11 @@ class _Partition(StatelessSinkPartition[StreamsBatch]):
 
     def close(self) -> None:
         self._writer.close()
+
+
+class _Partition(_Writes, StatelessSinkPartition[StreamsBatch]):
+    def __init__(self, writer: StreamsWriter) -> None:
+        self._writer = writer
 
 
 class StreamsEpochSink(FixedPartitionedSink[StreamsBatch, None]):
@@ -204,10 +200,7 @@ class StreamsEpochSink(FixedPartitionedSink[StreamsBatch, None]):
         flush_interval_s: float = 1.0,
         on_flush: Callable[[int, int], None] | None = None,
     ) -> None:
-        self._factory = client_factory
-        self._batch_rows = batch_rows
-        self._interval = flush_interval_s
-        self._on_flush = on_flush
+        self._writer = _writers(client_factory, batch_rows, flush_interval_s, on_flush)
 
     def list_parts(self) -> list[str]:
         return ["streams"]
@@ -216,25 +209,12 @@ class StreamsEpochSink(FixedPartitionedSink[StreamsBatch, None]):
         return 0
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _EpochPartition:
-        writer = StreamsWriter(
-            self._factory(),
-            batch_rows=self._batch_rows,
-            flush_interval_s=self._interval,
-            on_flush=self._on_flush,
-        )
-        return _EpochPartition(writer)
+        return _EpochPartition(self._writer())
 
 
-class _EpochPartition(StatefulSinkPartition[StreamsBatch, None]):
+class _EpochPartition(_Writes, StatefulSinkPartition[StreamsBatch, None]):
     def __init__(self, writer: StreamsWriter) -> None:
         self._writer = writer
 
-    def write_batch(self, values: list[StreamsBatch]) -> None:
-        for batch in values:
-            self._writer.add(batch)
-
     def snapshot(self) -> None:
         self._writer.flush()
-
-    def close(self) -> None:
-        self._writer.close()
