@@ -21,40 +21,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from sources.replay import replay, sent_ts  # noqa: E402
+import replay as replay_bench  # noqa: E402
+
+from sources.replay import replay  # noqa: E402
 from streamscope.capture import JobManager  # noqa: E402
 from streamscope.runtime import EmbeddedIngest  # noqa: E402
 from streamscope.settings import Settings  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 from tests.fixtures.twitch_irc_server import TwitchIrcServer  # noqa: E402
 
-RECORDING = ROOT / "streamscope" / "demo" / "xqcow_2019-09-15.log"
-_ID = re.compile(r"(?<=[;@])id=[0-9a-f-]{36}")
-_TS = re.compile(r"tmi-sent-ts=(\d+)")
-
 
 def make_lines(n: int) -> list[str]:
-    base = [line for line in RECORDING.read_text(encoding="utf-8").split("\n") if " PRIVMSG " in line]
-    stamps = [sent_ts(line) or 0 for line in base]
-    span = max(stamps) - min(stamps) + 1000
-    out: list[str] = []
-    copy = 0
-    while len(out) < n:
-        for line in base[: n - len(out)]:
-            line2 = _ID.sub(lambda _m: f"id={uuid.uuid4()}", line, count=1)
-            out.append(_TS.sub(lambda m, s=copy * span: f"tmi-sent-ts={int(m.group(1)) + s}", line2, count=1))
-        copy += 1
-    return out
+    """``n`` distinct PRIVMSG lines: the #xqcow recording repeated with fresh ids (bench/replay.py)."""
+    return [r.line for r in replay_bench.make_lines(n)]
 
 
 async def capture_rate(lines: list[str], fmt: str, tmp: Path) -> tuple[float, int]:

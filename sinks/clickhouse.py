@@ -20,14 +20,13 @@ import logging
 import queue
 import threading
 import time
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bytewax.outputs import DynamicSink, FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition
 from clickhouse_connect.driver.client import Client
 
+from sinks.bytewax_adapters import EpochWriterSink, WriterSink
 from sinks.isolate import insert_rows, retry_unreachable
 from streamscope import metrics
 from streamscope.twitch.irc.rows import (
@@ -270,8 +269,8 @@ def _background_writers(
     )
 
 
-class ClickHouseSink(DynamicSink[RowBatch]):
-    """Bytewax adapter: one :class:`WarehouseWriter` per worker, built from ``client_factory``."""
+class ClickHouseSink(WriterSink[RowBatch]):
+    """Bytewax adapter: one background :class:`WarehouseWriter` per worker, from ``client_factory``."""
 
     def __init__(
         self,
@@ -281,37 +280,14 @@ class ClickHouseSink(DynamicSink[RowBatch]):
         flush_interval_s: float = 1.0,
         on_flush: Callable[[FlushReport], None] | None = None,
     ) -> None:
-        self._writer = _background_writers(client_factory, batch_rows, flush_interval_s, on_flush)
-
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _WriterPartition:
-        return _WriterPartition(self._writer())
+        super().__init__(_background_writers(client_factory, batch_rows, flush_interval_s, on_flush))
 
 
-class _Writes:
-    _writer: WarehouseWriter
-
-    def write_batch(self, items: list[RowBatch]) -> None:
-        for batch in items:
-            self._writer.add(batch)
-
-    def close(self) -> None:
-        self._writer.close()
-
-
-class _WriterPartition(_Writes, StatelessSinkPartition[RowBatch]):
-    def __init__(self, writer: WarehouseWriter) -> None:
-        self._writer = writer
-
-
-class ClickHouseEpochSink(FixedPartitionedSink[RowBatch, None]):
+class ClickHouseEpochSink(EpochWriterSink[RowBatch]):
     """Bytewax adapter for recoverable dataflows: every epoch's rows are stored before it commits.
 
-    Items are ``(key, RowBatch)``; keys are routed to ``partitions`` writers by a stable hash (the
-    Kafka input's partition key, so one partition's rows stay on one writer, in order). Writers
-    buffer and flush on size or interval like :class:`ClickHouseSink`, and also in ``snapshot()``,
-    which Bytewax calls at the end of every epoch before it records the epoch's input positions:
-    a committed epoch therefore never has rows waiting in memory, and a crash re-reads at most the
-    uncommitted epoch, whose re-inserted rows the warehouse deduplicates.
+    Items are ``(key, RowBatch)`` routed to ``partitions`` background :class:`WarehouseWriter`s
+    (see :class:`sinks.bytewax_adapters.EpochWriterSink` for the routing and the epoch flush).
     """
 
     def __init__(
@@ -323,22 +299,5 @@ class ClickHouseEpochSink(FixedPartitionedSink[RowBatch, None]):
         flush_interval_s: float = 1.0,
         on_flush: Callable[[FlushReport], None] | None = None,
     ) -> None:
-        self._writer = _background_writers(client_factory, batch_rows, flush_interval_s, on_flush)
-        self._parts = [f"writer-{i}" for i in range(max(1, partitions))]
-
-    def list_parts(self) -> list[str]:
-        return self._parts
-
-    def part_fn(self, item_key: str) -> int:
-        return zlib.crc32(item_key.encode())  # stable across processes, unlike hash()
-
-    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _EpochWriterPartition:
-        return _EpochWriterPartition(self._writer())
-
-
-class _EpochWriterPartition(_Writes, StatefulSinkPartition[RowBatch, None]):
-    def __init__(self, writer: WarehouseWriter) -> None:
-        self._writer = writer
-
-    def snapshot(self) -> None:
-        self._writer.flush()
+        writers = _background_writers(client_factory, batch_rows, flush_interval_s, on_flush)
+        super().__init__(writers, partitions=partitions)

@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bytewax.outputs import DynamicSink, FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition
 from clickhouse_connect.driver.client import Client
 
+from sinks.bytewax_adapters import EpochWriterSink, WriterSink
 from sinks.isolate import insert_rows, retry_unreachable
 from streamscope import metrics
 from streamscope.twitch.irc.rows import DEAD_LETTER_COLUMNS
@@ -153,7 +153,7 @@ def _writers(
     )
 
 
-class StreamsSink(DynamicSink[StreamsBatch]):
+class StreamsSink(WriterSink[StreamsBatch]):
     """Bytewax adapter: one :class:`StreamsWriter` per worker, built from ``client_factory``."""
 
     def __init__(
@@ -164,33 +164,14 @@ class StreamsSink(DynamicSink[StreamsBatch]):
         flush_interval_s: float = 1.0,
         on_flush: Callable[[int, int], None] | None = None,
     ) -> None:
-        self._writer = _writers(client_factory, batch_rows, flush_interval_s, on_flush)
-
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition:
-        return _Partition(self._writer())
+        super().__init__(_writers(client_factory, batch_rows, flush_interval_s, on_flush))
 
 
-class _Writes:
-    _writer: StreamsWriter
-
-    def write_batch(self, items: list[StreamsBatch]) -> None:
-        for batch in items:
-            self._writer.add(batch)
-
-    def close(self) -> None:
-        self._writer.close()
-
-
-class _Partition(_Writes, StatelessSinkPartition[StreamsBatch]):
-    def __init__(self, writer: StreamsWriter) -> None:
-        self._writer = writer
-
-
-class StreamsEpochSink(FixedPartitionedSink[StreamsBatch, None]):
+class StreamsEpochSink(EpochWriterSink[StreamsBatch]):
     """Recoverable variant (distributed mode): items ``(key, StreamsBatch)``, one writer, flushed in
-    every epoch's ``snapshot()`` so a committed epoch never has rows waiting in memory (as
-    :class:`sinks.clickhouse.ClickHouseEpochSink`). Re-inserted rows after a crash are the same rows
-    with the same versions, which the ReplacingMergeTree tables merge away."""
+    every epoch's ``snapshot()`` so a committed epoch never has rows waiting in memory (see
+    :class:`sinks.bytewax_adapters.EpochWriterSink`). Re-inserted rows after a crash are the same
+    rows with the same versions, which the ReplacingMergeTree tables merge away."""
 
     def __init__(
         self,
@@ -200,21 +181,4 @@ class StreamsEpochSink(FixedPartitionedSink[StreamsBatch, None]):
         flush_interval_s: float = 1.0,
         on_flush: Callable[[int, int], None] | None = None,
     ) -> None:
-        self._writer = _writers(client_factory, batch_rows, flush_interval_s, on_flush)
-
-    def list_parts(self) -> list[str]:
-        return ["streams"]
-
-    def part_fn(self, item_key: str) -> int:
-        return 0
-
-    def build_part(self, step_id: str, for_part: str, resume_state: None) -> _EpochPartition:
-        return _EpochPartition(self._writer())
-
-
-class _EpochPartition(_Writes, StatefulSinkPartition[StreamsBatch, None]):
-    def __init__(self, writer: StreamsWriter) -> None:
-        self._writer = writer
-
-    def snapshot(self) -> None:
-        self._writer.flush()
+        super().__init__(_writers(client_factory, batch_rows, flush_interval_s, on_flush), name="streams")
