@@ -11,11 +11,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml README.md ./
 # The packages pyproject's [tool.setuptools.packages.find] includes (tests/test_compose.py checks
 # that this list and pyproject agree).
+# The layer folders all install into the one `streamscope` package (pyproject package-dir).
 COPY streamscope ./streamscope
-COPY sources ./sources
-COPY pipelines ./pipelines
-COPY sinks ./sinks
+COPY app ./app
 COPY api ./api
+COPY capture ./capture
+COPY query ./query
+COPY pipelines ./pipelines
+COPY sources ./sources
+COPY sinks ./sinks
 RUN pip wheel --wheel-dir /wheels .
 
 FROM python:3.11-slim

@@ -1,7 +1,7 @@
-"""The streamscope HTTP API: a FastAPI app built by :func:`api.app.create_app`."""
+"""The streamscope HTTP API: a FastAPI app built by :func:`streamscope.api.app.create_app`."""
 
 from __future__ import annotations
 
-from api.app import create_app
+from streamscope.api.app import create_app
 
 __all__ = ["create_app"]

@@ -19,11 +19,11 @@ from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from api import errors, metrics
-from api.deps import Warehouse
-from api.routes import ROUTERS
+from streamscope.api import errors, metrics
+from streamscope.api.deps import Warehouse
+from streamscope.api.routes import ROUTERS
 from streamscope.capture import JobManager
+
 from streamscope.settings import Settings, get_settings
 from streamscope.warehouse import connect
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.deps import Warehouse
-from api.errors import ApiError
+from streamscope.api.deps import Warehouse
+from streamscope.api.errors import ApiError
 
 # channels is a ReplacingMergeTree(last_seen) whose duplicates may not be merged yet, so the
 # current login is argMax(login, last_seen) per id rather than whatever row comes first.

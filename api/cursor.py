@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from api.errors import ApiError
+from streamscope.api.errors import ApiError
 
 _VERSION = 1
 _BODY = struct.Struct(">Bq16s")

@@ -1,7 +1,7 @@
 """Request dependencies, as ``Annotated`` aliases for route signatures.
 
 The warehouse client lives on ``app.state.warehouse`` (made once per process by
-:func:`api.app.create_app`). clickhouse-connect clients are not safe for concurrent queries on one
+:func:`streamscope.api.app.create_app`). clickhouse-connect clients are not safe for concurrent queries on one
 client, and chDB allows one engine per process, so :class:`Warehouse` serialises queries on one
 client with a lock instead of opening a pool. Routes are plain ``def`` functions: FastAPI runs them
 on its thread pool, so a slow query blocks a worker thread, never the event loop.

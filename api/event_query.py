@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api import cursor as cursors
-from api.deps import Warehouse
-from api.errors import bad_parameter
+from streamscope.api import cursor as cursors
+from streamscope.api.deps import Warehouse
+from streamscope.api.errors import bad_parameter
 
 CURSOR_SCOPE = "events"
 

@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from api import cursor as cursors
-from api.deps import Warehouse
-from api.messages import MESSAGE_SELECT, message_object
-from api.moderation import apply_marks
+from streamscope.api import cursor as cursors
+from streamscope.api.deps import Warehouse
+from streamscope.api.messages import MESSAGE_SELECT, message_object
+from streamscope.api.moderation import apply_marks
 
 CURSOR_SCOPE = "messages"
 

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from api.deps import Warehouse
+from streamscope.api.deps import Warehouse
 
 _SQL = """
 SELECT toString(kind) AS kind_str, target_user_id, target_message_id,
@@ -51,7 +51,8 @@ GROUP BY target_user_id
 def apply_marks(warehouse: Warehouse, channel_id: int, messages: Sequence[dict[str, Any]]) -> None:
     """Set ``deleted``/``timed_out``/``banned``/``cleared``/``moderation`` on message objects.
 
-    ``messages`` are objects from :func:`api.messages.message_object`, all of channel ``channel_id``.
+    ``messages`` are objects from :func:`~streamscope.api.messages.message_object`, all of channel
+    ``channel_id``.
     """
     if not messages:
         return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from api.errors import bad_parameter
+from streamscope.api.errors import bad_parameter
 
 # DateTime64(3)'s upper bound is 2299-12-31; earlier than the epoch means "from the beginning".
 MAX_MS = int(datetime(2299, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)

@@ -23,9 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
+from streamscope.api import create_app  # noqa: E402
+from streamscope.api import cursor as cursors  # noqa: E402
 
-from api import create_app  # noqa: E402
-from api import cursor as cursors  # noqa: E402
 from streamscope.records import RawLine  # noqa: E402
 from streamscope.twitch.irc.rows import MESSAGE_COLUMNS, classify  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402

@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import replay as replay_bench  # noqa: E402
-
-from sources.replay import replay  # noqa: E402
+from streamscope.app.runtime import EmbeddedIngest  # noqa: E402
 from streamscope.capture import JobManager  # noqa: E402
-from streamscope.runtime import EmbeddedIngest  # noqa: E402
+from streamscope.sources.replay import replay  # noqa: E402
+
 from streamscope.settings import Settings  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 from tests.fixtures.twitch_irc_server import TwitchIrcServer  # noqa: E402

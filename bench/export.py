@@ -4,7 +4,8 @@ A temporary chDB directory gets the real xqcow recording (ingested with ``classi
 ``--copies`` times (default 203, ~1M messages) with fresh ids and shifted times by INSERT ... SELECT
 (ClickHouse copies the rows; its events are copied too, so moderation marks are computed). Then:
 
-* rows/s (messages + events merged in) of :class:`sinks.files.archive.ArchiveExport` per format into
+* rows/s (messages + events merged in) of :class:`~streamscope.sinks.files.archive.ArchiveExport` per
+format into
   a byte counter (best of ``--runs``), for the ClickHouse-built records (json, jsonl, csv, txt) and
   the Python writers (``fast=False``; irc and twitchdownloader always); goal >= 300k rows/s for jsonl
   and csv; and jsonl/csv without events (``events=False``), the cost of the merge;
@@ -32,8 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # a script's sys.path starts at bench/
 
-from sinks.files import FORMATS  # noqa: E402
-from sinks.files.archive import SQL_FORMATS, ArchiveExport, ArchiveQuery  # noqa: E402
+from streamscope.sinks.files import FORMATS  # noqa: E402
+from streamscope.sinks.files.archive import SQL_FORMATS, ArchiveExport, ArchiveQuery  # noqa: E402
+
 from streamscope.records import RawLine  # noqa: E402
 from streamscope.twitch.irc.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, classify  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402

@@ -33,13 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pydantic import SecretStr  # noqa: E402
+from streamscope.app.streams_runtime import EmbeddedStreams  # noqa: E402
+from streamscope.sources.helix.client import HelixClient  # noqa: E402
+from streamscope.sources.helix.poller import HelixStreamsPoller  # noqa: E402
+from streamscope.sources.helix.ratelimit import RateLimit  # noqa: E402
 
-from sources.helix.client import HelixClient  # noqa: E402
-from sources.helix.poller import HelixStreamsPoller  # noqa: E402
-from sources.helix.ratelimit import RateLimit  # noqa: E402
 from streamscope import topics  # noqa: E402
 from streamscope.records import RawEvent  # noqa: E402
-from streamscope.streams_runtime import EmbeddedStreams  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 from tests.fixtures.helix_server import FakeClock, HelixServerState, _handler, synthetic_streams  # noqa: E402
 

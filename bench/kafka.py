@@ -37,13 +37,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bytewax.testing import run_main  # noqa: E402
 from replay import make_lines  # noqa: E402
+from streamscope.app.runtime import EmbeddedIngest, recovery_config  # noqa: E402
+from streamscope.pipelines import chat  # noqa: E402
+from streamscope.sinks.kafka import KafkaPublisher  # noqa: E402
 
-from pipelines import chat  # noqa: E402
-from sinks.kafka import KafkaPublisher  # noqa: E402
 from streamscope import topics  # noqa: E402
 from streamscope.kafka import encode_line, ensure_topics, topic_name  # noqa: E402
 from streamscope.records import RawLine  # noqa: E402
-from streamscope.runtime import EmbeddedIngest, recovery_config  # noqa: E402
 from streamscope.settings import Settings  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 
@@ -110,7 +110,7 @@ def throughput(bootstrap: str, tmp: Path, lines: list[RawLine]) -> None:
     env = {**os.environ, "STREAMSCOPE_KAFKA_BROKERS": bootstrap, "STREAMSCOPE_KAFKA_TOPIC_PREFIX": prefix}
     t0 = time.perf_counter()
     source = subprocess.Popen(
-        [sys.executable, "-m", "streamscope.cli", "source", "replay", str(recording)],
+        [sys.executable, "-m", "streamscope.app.cli", "source", "replay", str(recording)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     flow = Flow(bootstrap, topic_name(topics.IRC_RAW, prefix), url, "kafka", tmp / "rec-tp", 1.0)
@@ -213,7 +213,7 @@ def recovery(bootstrap: str, tmp: Path, lines: list[RawLine]) -> None:
     def pipeline() -> tuple[subprocess.Popen[bytes], int]:
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamscope.cli", "pipeline", "chat", "--metrics-port", str(port)],
+            [sys.executable, "-m", "streamscope.app.cli", "pipeline", "chat", "--metrics-port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         return proc, port

@@ -26,10 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sinks.clickhouse import WarehouseWriter  # noqa: E402
-from sources.replay import channel_of, sent_ts  # noqa: E402
+from streamscope.app.runtime import EmbeddedIngest  # noqa: E402
+from streamscope.sinks.clickhouse import WarehouseWriter  # noqa: E402
+from streamscope.sources.replay import channel_of, sent_ts  # noqa: E402
+
 from streamscope.records import RawLine  # noqa: E402
-from streamscope.runtime import EmbeddedIngest  # noqa: E402
 from streamscope.twitch.irc.rows import classify  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 

@@ -9,7 +9,7 @@ Run it inside one process with :func:`run` (embedded mode); :func:`build_flow` t
 source of raw-line batches and any sink of row batches. The distributed mode is :func:`kafka_flow`:
 Kafka partitions in, batches decoded per partition (a message that breaks the topic contract is a
 dead letter, stage ``decode``), and an epoch-aligned sink, so that with Bytewax recovery a crash
-stores every message and shows none twice. ``python -m bytewax.run pipelines.chat:flow`` runs it
+stores every message and shows none twice. ``python -m bytewax.run streamscope.pipelines.chat:flow`` runs it
 from settings (:func:`flow`).
 """
 
@@ -24,11 +24,11 @@ from bytewax.inputs import Source
 from bytewax.outputs import Sink
 from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
+from streamscope.sinks.clickhouse import ClickHouseEpochSink, ClickHouseSink, FlushReport
+from streamscope.sinks.kafka import DeadLetterTopic
+from streamscope.sources.bus_input import BusInput
+from streamscope.sources.kafka_input import KafkaBatch, KafkaInput
 
-from sinks.clickhouse import ClickHouseEpochSink, ClickHouseSink, FlushReport
-from sinks.kafka import DeadLetterTopic
-from sources.bus_input import BusInput
-from sources.kafka_input import KafkaBatch, KafkaInput
 from streamscope import metrics, topics
 from streamscope.bus import TOPIC_IRC_RAW, Bus
 from streamscope.kafka import decode_line, topic_name
@@ -160,7 +160,7 @@ def flow(
 ) -> Dataflow:
     """The Kafka chat dataflow as ``settings`` describe it (default: the environment's).
 
-    This is the entry point of ``python -m bytewax.run pipelines.chat:flow``; ``streamscope
+    This is the entry point of ``python -m bytewax.run streamscope.pipelines.chat:flow``; ``streamscope
     pipeline chat`` and ``streamscope up --kafka`` build the same flow. ``writers`` defaults to the
     settings' worker count (pass the cluster's total).
     """

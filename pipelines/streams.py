@@ -10,8 +10,8 @@ topics. ``split`` turns a batch into:
   ``streamscope.twitch.eventsub.rows.classify`` into the same tables as IRC;
 * dead letters (stage ``streams``) for every payload or stream item that cannot be used, with why.
 
-Chat rows and dead letters go to the chat :class:`~sinks.clickhouse.ClickHouseSink`; samples and
-session rows to :class:`~sinks.streams.StreamsSink`. Empty batches (idle ticks) still reach both
+Chat rows and dead letters go to the chat :class:`~streamscope.sinks.clickhouse.ClickHouseSink`; samples and
+session rows to :class:`~streamscope.sinks.streams.StreamsSink`. Empty batches (idle ticks) still reach both
 sinks, so time-based flushes happen when nothing arrives. A channel without state starts from the
 sessions stored before (:func:`load_open_sessions`), so a restart continues them.
 """
@@ -32,11 +32,11 @@ from bytewax.inputs import Source
 from bytewax.outputs import Sink
 from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
+from streamscope.sinks.clickhouse import ClickHouseEpochSink, ClickHouseSink, FlushReport
+from streamscope.sinks.streams import StreamsBatch, StreamsEpochSink, StreamsSink
+from streamscope.sources.bus_input import BusInput
+from streamscope.sources.kafka_input import KafkaBatch, KafkaInput
 
-from sinks.clickhouse import ClickHouseEpochSink, ClickHouseSink, FlushReport
-from sinks.streams import StreamsBatch, StreamsEpochSink, StreamsSink
-from sources.bus_input import BusInput
-from sources.kafka_input import KafkaBatch, KafkaInput
 from streamscope import topics
 from streamscope.bus import Bus
 from streamscope.kafka import decode_event, topic_name
@@ -269,7 +269,7 @@ def build_flow(
     flow_id: str = "streams",
     seed: Mapping[str, ChannelState] | None = None,
 ) -> Dataflow:
-    """The streams dataflow from sources of raw-event batches (merged) to the two sinks; channels
+    """The streams dataflow from streamscope.sources of raw-event batches (merged) to the two sinks; channels
     start from ``seed`` (see :class:`SeededSteps`)."""
     flow = Dataflow(flow_id)
     inputs = [op.input(f"raw_events_{i}", flow, src) for i, src in enumerate(sources)]
@@ -358,7 +358,8 @@ def flow(
     on_flush: Callable[[FlushReport], None] | None = None,
     on_streams_flush: Callable[[int, int], None] | None = None,
 ) -> Dataflow:
-    """The Kafka streams dataflow from settings (``python -m bytewax.run pipelines.streams:flow``)."""
+    """The Kafka streams dataflow from settings (``python -m bytewax.run
+    streamscope.pipelines.streams:flow``)."""
     settings = settings or get_settings()
     if not settings.kafka_brokers:
         raise ValueError("set STREAMSCOPE_KAFKA_BROKERS: the streams dataflow reads its events from Kafka")

@@ -1,1 +1,1 @@
-"""Sinks: where pipelines and exports write (ClickHouse; files in ``sinks.files``)."""
+"""Sinks: where pipelines and exports write (ClickHouse; files in ``streamscope.sinks.files``)."""

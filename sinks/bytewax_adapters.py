@@ -1,7 +1,7 @@
 """Thin Bytewax adapters for the batching warehouse writers (one writer per sink partition).
 
-A writer is anything with ``add(batch)``, ``flush()`` and ``close()`` (:class:`sinks.clickhouse.
-WarehouseWriter`, :class:`sinks.streams.StreamsWriter`), built by a factory once per partition.
+A writer is anything with ``add(batch)``, ``flush()`` and ``close()`` (:class:`streamscope.sinks.clickhouse.
+WarehouseWriter`, :class:`streamscope.sinks.streams.StreamsWriter`), built by a factory once per partition.
 
 * :class:`WriterSink` (embedded mode): a dynamic sink, one writer per worker. Writers flush on size
   or interval and in ``close``.

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
+from streamscope.sinks.bytewax_adapters import EpochWriterSink, WriterSink
+from streamscope.sinks.isolate import insert_rows, retry_unreachable
 
-from sinks.bytewax_adapters import EpochWriterSink, WriterSink
-from sinks.isolate import insert_rows, retry_unreachable
 from streamscope import metrics
 from streamscope.twitch.irc.rows import (
     DEAD_LETTER_COLUMNS,
@@ -287,7 +287,7 @@ class ClickHouseEpochSink(EpochWriterSink[RowBatch]):
     """Bytewax adapter for recoverable dataflows: every epoch's rows are stored before it commits.
 
     Items are ``(key, RowBatch)`` routed to ``partitions`` background :class:`WarehouseWriter`s
-    (see :class:`sinks.bytewax_adapters.EpochWriterSink` for the routing and the epoch flush).
+    (see :class:`streamscope.sinks.bytewax_adapters.EpochWriterSink` for the routing and the epoch flush).
     """
 
     def __init__(

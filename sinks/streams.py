@@ -8,7 +8,7 @@ Contract of :class:`StreamsWriter`:
 * Connection failures are retried with capped backoff, never dropping rows; ``on_flush(samples,
   sessions)`` reports what each flush stored.
 * A table's INSERT the warehouse (or the client, while encoding) refuses as data is split in halves
-  until the refused rows are isolated (:func:`sinks.isolate.insert_isolating`, as for chat);
+  until the refused rows are isolated (:func:`streamscope.sinks.isolate.insert_isolating`, as for chat);
   those rows go to ``dead_letters`` (stage ``insert``, the error as reason, the row as JSON) and every
   other row is stored. Rows leave the buffer only once stored or dead-lettered.
 """
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
+from streamscope.sinks.bytewax_adapters import EpochWriterSink, WriterSink
+from streamscope.sinks.isolate import insert_rows, retry_unreachable
 
-from sinks.bytewax_adapters import EpochWriterSink, WriterSink
-from sinks.isolate import insert_rows, retry_unreachable
 from streamscope import metrics
 from streamscope.twitch.irc.rows import DEAD_LETTER_COLUMNS
 from streamscope.twitch.sessions import STREAM_COLUMNS
@@ -170,7 +170,7 @@ class StreamsSink(WriterSink[StreamsBatch]):
 class StreamsEpochSink(EpochWriterSink[StreamsBatch]):
     """Recoverable variant (distributed mode): items ``(key, StreamsBatch)``, one writer, flushed in
     every epoch's ``snapshot()`` so a committed epoch never has rows waiting in memory (see
-    :class:`sinks.bytewax_adapters.EpochWriterSink`). Re-inserted rows after a crash are the same
+    :class:`streamscope.sinks.bytewax_adapters.EpochWriterSink`). Re-inserted rows after a crash are the same
     rows with the same versions, which the ReplacingMergeTree tables merge away."""
 
     def __init__(

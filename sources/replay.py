@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from sources.twitch_irc.lines import channel_of
+from streamscope.sources.twitch_irc.lines import channel_of
+
 from streamscope.records import RawLine
 
 __all__ = ["ReplayProgress", "channel_of", "read_lines", "replay", "sent_ts"]

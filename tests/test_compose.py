@@ -30,9 +30,9 @@ from urllib.parse import urlsplit
 import pytest
 import typer.main
 import yaml
+from streamscope.app.cli import app
 from typer.testing import CliRunner
 
-from streamscope.cli import app
 from streamscope.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -75,7 +75,7 @@ def test_source_and_pipeline_commands_need_brokers(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "STREAMSCOPE_KAFKA_BROKERS"}
     for args in (["source", "replay", str(XQCOW)], ["pipeline", "chat"]):
         done = subprocess.run(
-            [sys.executable, "-m", "streamscope.cli", *args],
+            [sys.executable, "-m", "streamscope.app.cli", *args],
             env=env,
             capture_output=True,
             text=True,
@@ -160,7 +160,8 @@ def test_pipeline_process_with_two_workers_survives_kill_9(stack: Stack) -> None
 
 
 def test_the_chat_flow_runs_under_bytewax_run(stack: Stack) -> None:
-    """``python -m bytewax.run pipelines.chat:flow`` (the DESIGN's import-path contract) with its own
+    """``python -m bytewax.run streamscope.pipelines.chat:flow`` (the DESIGN's import-path contract)
+    with its own
     recovery flags, after ``streamscope db migrate``; the API then pages every message once."""
     expected = recorded_ids(XQCOW)
     assert stack.source(XQCOW, speed=None).wait(120) == 0, stack.logs()
@@ -168,7 +169,7 @@ def test_the_chat_flow_runs_under_bytewax_run(stack: Stack) -> None:
     recovery = stack.tmp / "bytewax-recovery"
     recovery.mkdir()
     subprocess.run([sys.executable, "-m", "bytewax.recovery", str(recovery), "1"], check=True, timeout=60)
-    command = [sys.executable, "-m", "bytewax.run", "pipelines.chat:flow", "-r", str(recovery)]
+    command = [sys.executable, "-m", "bytewax.run", "streamscope.pipelines.chat:flow", "-r", str(recovery)]
     command += ["-s", "1", "-b", "0"]
     ids: list[str] = []
     for round_ in range(4):  # the flow tails Kafka forever: run it, stop it, look; resume if short

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from streamscope.sources.helix.clock import WallClock
 
-from sources.helix.clock import WallClock
 from tests.fixtures.helix_server import NINJA_PAGE, HelixServer, recorded
 from tests.fixtures.stack import Stack, kill9
 

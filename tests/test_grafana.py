@@ -32,10 +32,10 @@ from typing import Any
 import pytest
 import yaml
 from clickhouse_connect.driver.client import Client
+from streamscope.pipelines.chat import ParseEnrich
+from streamscope.sinks.clickhouse import WarehouseWriter
+from streamscope.sources.replay import read_lines
 
-from pipelines.chat import ParseEnrich
-from sinks.clickhouse import WarehouseWriter
-from sources.replay import read_lines
 from streamscope.records import RawLine
 from tests.data import FIXTURES, XQCOW
 

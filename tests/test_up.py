@@ -81,7 +81,7 @@ async def up(twitch_irc_server: TwitchIrcServer, tmp_path: Path) -> AsyncIterato
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "streamscope.cli",
+        "streamscope.app.cli",
         "up",
         "--channel",
         "xqcow",

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from streamscope.app.streams_runtime import NO_CREDENTIALS
+from streamscope.sources.helix.clock import WallClock
 
-from sources.helix.clock import WallClock
-from streamscope.streams_runtime import NO_CREDENTIALS
 from tests.fixtures.helix_server import NINJA_PAGE, HelixServer, recorded, synthetic_streams
 from tests.fixtures.twitch_irc_server import TwitchIrcServer
 from tests.test_up import free_port
@@ -29,7 +29,7 @@ async def start_up(
     port = free_port()
     log = (tmp_path / "up.log").open("wb")  # a file, not a pipe
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "streamscope.cli", "up", *args, "--port", str(port),
+        sys.executable, "-m", "streamscope.app.cli", "up", *args, "--port", str(port),
         env={**os.environ, "STREAMSCOPE_CLICKHOUSE_URL": f"chdb://{tmp_path / 'warehouse'}",
              "STREAMSCOPE_SINK_FLUSH_INTERVAL_S": "0.2", **env},
         stdout=log, stderr=asyncio.subprocess.STDOUT,

@@ -36,7 +36,7 @@ async def test_up_with_kafka_captures_through_kafka(
     }
     log = (tmp_path / "up.log").open("wb")  # a file, not a pipe
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "streamscope.cli", "up", "--kafka", kafka_broker.bootstrap,
+        sys.executable, "-m", "streamscope.app.cli", "up", "--kafka", kafka_broker.bootstrap,
         "--channel", "xqcow", "--port", str(port), "--status-every", "1",
         env=env, stdout=log, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip

@@ -11,13 +11,12 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
-
-from api import cursor as cursors
-from api import event_query, message_query
-from api.channels_lookup import resolve
-from api.deps import WarehouseDep
-from api.errors import bad_parameter
-from api.params import time_range
+from streamscope.api import cursor as cursors
+from streamscope.api import event_query, message_query
+from streamscope.api.channels_lookup import resolve
+from streamscope.api.deps import WarehouseDep
+from streamscope.api.errors import bad_parameter
+from streamscope.api.params import time_range
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
 

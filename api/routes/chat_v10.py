@@ -11,12 +11,11 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
-
-from api import cursor as cursors
-from api.channels_lookup import by_id
-from api.deps import WarehouseDep
-from api.message_query import CURSOR_SCOPE, MessageQuery, fetch_page
-from api.params import time_range
+from streamscope.api import cursor as cursors
+from streamscope.api.channels_lookup import by_id
+from streamscope.api.deps import WarehouseDep
+from streamscope.api.message_query import CURSOR_SCOPE, MessageQuery, fetch_page
+from streamscope.api.params import time_range
 
 router = APIRouter(tags=["chat (v1.0)"])
 

@@ -2,7 +2,7 @@
 ``GET /download/{id}``, ``DELETE /download/{id}``.
 
 The jobs run in the process's :class:`~streamscope.capture.JobManager` (``app.state.captures``,
-made by :func:`api.app.create_app`). Bad requests are 400s with the ``{"error": ...}`` shape; an
+made by :func:`streamscope.api.app.create_app`). Bad requests are 400s with the ``{"error": ...}`` shape; an
 unknown or expired job is a 404; a file that cannot be served yet is a 409 saying when it can.
 """
 
@@ -15,11 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
-
-from api.errors import ApiError, bad_parameter
-from sinks.files import CAPTURE_FORMATS, CONTENT_TYPES
+from streamscope.api.errors import ApiError, bad_parameter
 from streamscope.capture import SUPPORTED, Job, JobError, JobManager, UnsupportedUrl, job_json
 from streamscope.capture.job import whole_lines
+from streamscope.sinks.files import CAPTURE_FORMATS, CONTENT_TYPES
 
 router = APIRouter(tags=["capture jobs"])
 

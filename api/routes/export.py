@@ -3,7 +3,7 @@
 The file holds the channel's chat messages and (unless ``events=false``) its user-visible events —
 subs, resubs, gifts, raids, announcements, timeouts, bans, clears, deletions — in time order, each
 exactly as a live capture of its raw line would write it. The body is streamed block by block from
-ClickHouse (:class:`sinks.files.archive.ArchiveExport`, the same code path as ``streamscope
+ClickHouse (:class:`streamscope.sinks.files.archive.ArchiveExport`, the same code path as ``streamscope
 export``), so memory stays flat whatever the size. Parameters are checked before the first byte is
 sent: a bad format, time or user is a 400, an unknown channel a 404, all with the ``{"error": ...}``
 shape.
@@ -23,14 +23,14 @@ from typing import Annotated
 from clickhouse_connect.driver.client import Client
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from streamscope.api.channels_lookup import resolve
+from streamscope.api.deps import Warehouse, WarehouseDep
+from streamscope.api.errors import bad_parameter
+from streamscope.api.params import time_range
+from streamscope.api.routes.channels import ChannelParam, EndParam, StartParam, UserParam, _user
+from streamscope.sinks.files import CONTENT_TYPES, EXTENSIONS, FORMATS
+from streamscope.sinks.files.archive import ArchiveExport, ArchiveQuery
 
-from api.channels_lookup import resolve
-from api.deps import Warehouse, WarehouseDep
-from api.errors import bad_parameter
-from api.params import time_range
-from api.routes.channels import ChannelParam, EndParam, StartParam, UserParam, _user
-from sinks.files import CONTENT_TYPES, EXTENSIONS, FORMATS
-from sinks.files.archive import ArchiveExport, ArchiveQuery
 from streamscope.warehouse import connect
 
 router = APIRouter(prefix="/v1/channels", tags=["export"])
@@ -114,7 +114,8 @@ def export_channel(
     what a live capture of the same raw line writes; `irc` is the raw lines as Twitch sent them.
     `user` keeps the messages and events concerning that user (written by them, or aimed at them:
     a gift received, a timeout, a ban, a deleted message). The fields are documented in the README
-    (`sinks.files.schema`). `Content-Disposition` names the file `<channel>_<start>_<end>.<ext>`."""
+    (`streamscope.sinks.files.schema`). `Content-Disposition` names the file
+    `<channel>_<start>_<end>.<ext>`."""
     if format not in FORMATS:
         raise bad_parameter("format", f"{format[:40]!r} is not a format; use one of {', '.join(FORMATS)}")
     start_ms, end_ms = time_range(start, end)

@@ -7,10 +7,9 @@ import logging
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-from api.deps import WarehouseDep
-from api.errors import error_response
-from api.metrics import REGISTRY
+from streamscope.api.deps import WarehouseDep
+from streamscope.api.errors import error_response
+from streamscope.api.metrics import REGISTRY
 
 log = logging.getLogger(__name__)
 

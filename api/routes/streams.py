@@ -16,13 +16,12 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
-
-from api import cursor as cursors
-from api.channels_lookup import resolve
-from api.deps import Warehouse, WarehouseDep
-from api.errors import ApiError, bad_parameter
-from api.params import time_range
-from api.routes.channels import ChannelParam, CursorParam, EndParam, StartParam
+from streamscope.api import cursor as cursors
+from streamscope.api.channels_lookup import resolve
+from streamscope.api.deps import Warehouse, WarehouseDep
+from streamscope.api.errors import ApiError, bad_parameter
+from streamscope.api.params import time_range
+from streamscope.api.routes.channels import ChannelParam, CursorParam, EndParam, StartParam
 
 router = APIRouter(prefix="/v1/channels", tags=["streams"])
 

@@ -4,7 +4,7 @@ Formats (:data:`FORMATS`): ``json`` (one array), ``jsonl`` (one object per line)
 :data:`CSV_COLUMNS`), ``txt`` (``[YYYY-MM-DD HH:MM:SS] display_name: text``, UTC), ``irc`` (the raw
 IRC lines) and ``twitchdownloader`` (TwitchDownloader's chat JSON). Capture jobs offer
 :data:`CAPTURE_FORMATS`; archive exports offer all of them. The fields are documented in
-:mod:`sinks.files.schema`.
+:mod:`streamscope.sinks.files.schema`.
 
 Usage::
 
@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import BinaryIO, Protocol
 
-from sinks.files.convert import ARCHIVE_COLUMNS, RAW_COLUMNS, chat_message, messages_from_lines
-from sinks.files.schema import CSV_COLUMNS, Author, FileMessage, iso_time
-from sinks.files.twitchdownloader import TwitchDownloaderWriter
-from sinks.files.writers import CsvWriter, IrcWriter, JsonlWriter, JsonWriter, TxtWriter, txt_line
+from streamscope.sinks.files.convert import ARCHIVE_COLUMNS, RAW_COLUMNS, chat_message, messages_from_lines
+from streamscope.sinks.files.schema import CSV_COLUMNS, Author, FileMessage, iso_time
+from streamscope.sinks.files.twitchdownloader import TwitchDownloaderWriter
+from streamscope.sinks.files.writers import CsvWriter, IrcWriter, JsonlWriter, JsonWriter, TxtWriter, txt_line
 
 __all__ = [
     "ARCHIVE_COLUMNS",

@@ -4,20 +4,21 @@ One code path serves ``GET /v1/channels/{channel}/export`` and ``streamscope exp
 :meth:`ArchiveExport.chunks` yields the file's bytes block by block. The file holds the channel's
 chat messages and its user-visible events (subs, resubs, gifts, raids, announcements, timeouts, bans,
 clears, deletions), merged in time order, each the :class:`FileMessage` a live capture of the same raw
-line gives (:func:`sinks.files.messages_from_lines`), plus moderation marks on messages.
+line gives (:func:`streamscope.sinks.files.messages_from_lines`), plus moderation marks on messages.
 
 Messages are read with server-side streamed queries (clickhouse-connect block streams: blocks of at
 most ``max_block_size`` rows, never a list of all rows), in key order ``(sent_at, message_id)`` with
 FINAL, so duplicates are invisible and the order is the one every API page uses. Events are read in
-pages that cut the export into time windows (:mod:`sinks.files.archive_events`); each window's
+pages that cut the export into time windows (:mod:`streamscope.sinks.files.archive_events`); each window's
 messages are streamed and its events merged in by a bisect per event. For json, jsonl, csv and txt
-ClickHouse builds each message's record itself (:mod:`sinks.files.archive_sql`, byte-equal to the
+ClickHouse builds each message's record itself (:mod:`streamscope.sinks.files.archive_sql`, byte-equal to the
 Python writers) and the events' records come from the Python writer; for irc and twitchdownloader
 (or ``fast=False``) each block is converted to :class:`FileMessage` objects. Either way the merged
 block goes through the :func:`open_writer` writer into a buffer and is yielded; memory is one block
 of messages plus one page of events whatever the size of the export.
 
-Moderation marks (``deleted``/``timed_out``/``banned``, the rule of :mod:`api.moderation`) come from
+Moderation marks (``deleted``/``timed_out``/``banned``, the rule of :mod:`~streamscope.api.moderation`)
+come from
 one query over ``chat_events`` made before the stream starts: the channel's deletions, timeouts and
 bans at or after the export's start. That is O(moderation events), which is small next to the
 messages (ClickHouse cannot run a second query on the same client while the stream is open).
@@ -34,17 +35,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from clickhouse_connect.driver.client import Client
+from streamscope.sinks.files import archive_sql, open_writer
+from streamscope.sinks.files.archive_events import EVENT_PAGE, USERNOTICES, VISIBLE, EventPage, event_page
+from streamscope.sinks.files.convert import ARCHIVE_COLUMNS, RAW_COLUMNS, chat_message
+from streamscope.sinks.files.schema import FileMessage
+from streamscope.sinks.files.writers import BaseWriter
 
-from sinks.files import archive_sql, open_writer
-from sinks.files.archive_events import EVENT_PAGE, USERNOTICES, VISIBLE, EventPage, event_page
-from sinks.files.convert import ARCHIVE_COLUMNS, RAW_COLUMNS, chat_message
-from sinks.files.schema import FileMessage
-from sinks.files.writers import BaseWriter
 from streamscope.twitch.irc.rows import rebuild_message_line
 
 #: Rows per streamed block (ClickHouse ``max_block_size``): the unit of memory and of progress.
 BLOCK_ROWS = 16384
-#: Formats whose lines ClickHouse builds itself (:mod:`sinks.files.archive_sql`).
+#: Formats whose lines ClickHouse builds itself (:mod:`streamscope.sinks.files.archive_sql`).
 SQL_FORMATS = frozenset({"json", "jsonl", "csv", "txt"})
 
 _MARKS_SQL = """
@@ -167,10 +168,10 @@ class _Chunks(io.RawIOBase):
 
 
 class ArchiveExport:
-    """One export of ``query`` in format ``fmt`` (one of :data:`sinks.files.FORMATS`).
+    """One export of ``query`` in format ``fmt`` (one of :data:`streamscope.sinks.files.FORMATS`).
 
     The file holds the channel's chat messages and, unless ``events=False``, its user-visible events
-    (:mod:`sinks.files.archive_events`), merged in time order: by millisecond, a millisecond's
+    (:mod:`streamscope.sinks.files.archive_events`), merged in time order: by millisecond, a millisecond's
     messages (in key order) before its events (in key order). Iterate :meth:`chunks` once;
     ``messages``, ``events``, ``rows`` (both) and ``bytes`` count what was yielded so far, and
     ``on_block(rows, bytes)`` (if given) is called after each chunk, e.g. for a progress bar.

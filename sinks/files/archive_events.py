@@ -10,8 +10,9 @@ one page of events, whatever the size of the export; a month of a busy channel t
 windows (events are ~1 % of chat).
 
 Each event row is read in :data:`streamscope.twitch.irc.rows.EVENT_COLUMNS` order and converted by
-the capture's own :func:`sinks.files.convert.event_message`, so an event in an export is the
-:class:`~sinks.files.schema.FileMessage` a live capture of its raw line gives (``raw`` is the stored
+the capture's own :func:`streamscope.sinks.files.convert.event_message`, so an event in an export is the
+:class:`~streamscope.sinks.files.schema.FileMessage` a live capture of its raw line gives (``raw`` is
+the stored
 raw line, byte for byte; moderation marks stay null: they describe chat messages).
 """
 
@@ -21,12 +22,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from clickhouse_connect.driver.client import Client
-
-from sinks.files.convert import MODERATION_TYPES, event_message
-from sinks.files.schema import FileMessage
+from streamscope.sinks.files.convert import MODERATION_TYPES, event_message
+from streamscope.sinks.files.schema import FileMessage
 
 if TYPE_CHECKING:
-    from sinks.files.archive import ArchiveQuery
+    from streamscope.sinks.files.archive import ArchiveQuery
 
 #: Events per page: one window of the export reads at most this many events (one short query).
 EVENT_PAGE = 4096

@@ -7,9 +7,9 @@ one Python function exactly (the tests compare both paths on the real recordings
 * :func:`json_prefix` + :func:`marks` is ``orjson.dumps(FileMessage.to_dict())``;
 * :func:`csv_prefix` + :func:`marks` is ``FileMessage.csv_row()`` written by the ``csv`` module
   (QUOTE_MINIMAL, CRLF);
-* :func:`txt_line` is :func:`sinks.files.writers.txt_line` for a chat message.
+* :func:`txt_line` is :func:`streamscope.sinks.files.writers.txt_line` for a chat message.
 
-The moderation marks follow :class:`sinks.files.archive.Marks`, passed as query parameters: the
+The moderation marks follow :class:`streamscope.sinks.files.archive.Marks`, passed as query parameters: the
 deleted ids, and per moderated user the sorted times and kinds of their timeouts/bans (a hash lookup
 by ``transform`` finds the user's timeline, ``arrayFirstIndex`` the first action at or after the
 message). Rows come back as ``bytes`` (no UTF-8 decode in Python), joined by the writer.

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sinks.files.schema import Author, FileMessage
+from streamscope.sinks.files.schema import Author, FileMessage
+
 from streamscope.records import RawLine
 from streamscope.twitch.irc.fields import parse_badges, parse_emotes
 from streamscope.twitch.irc.rows import classify

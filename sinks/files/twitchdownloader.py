@@ -29,10 +29,9 @@ from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 import orjson
-
-from sinks.files.convert import MODERATION_TYPES, USERNOTICE_TYPES
-from sinks.files.schema import FileMessage, iso_time
-from sinks.files.writers import BaseWriter
+from streamscope.sinks.files.convert import MODERATION_TYPES, USERNOTICE_TYPES
+from streamscope.sinks.files.schema import FileMessage, iso_time
+from streamscope.sinks.files.writers import BaseWriter
 
 _SKIPPED = frozenset(MODERATION_TYPES.values())
 _MSG_IDS = {v: k for k, v in USERNOTICE_TYPES.items()}

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 import orjson
-
-from sinks.files.schema import CSV_COLUMNS, FileMessage, iso_time
+from streamscope.sinks.files.schema import CSV_COLUMNS, FileMessage, iso_time
 
 
 class BaseWriter:
@@ -57,7 +56,7 @@ class BaseWriter:
     def write_records(self, records: Sequence[bytes]) -> None:
         """Append messages already encoded one per record (the format's line for one message,
         without separators; csv rows end with CRLF) and flush: the archive export's fast path,
-        where ClickHouse builds the records (see :mod:`sinks.files.archive_sql`)."""
+        where ClickHouse builds the records (see :mod:`streamscope.sinks.files.archive_sql`)."""
         if self.closed:
             raise ValueError("write to a closed writer")
         self._emit(self._frame(records) if records else b"")

@@ -2,7 +2,7 @@
 
 twitchio 3 is used for what it offers publicly that fits a capture-only source: its subscription
 definitions (:mod:`twitchio.eventsub` payload classes give each type's version and condition, see
-:mod:`sources.eventsub.subscriptions`). Its ``Client``/``eventsub.websockets.Websocket`` are not
+:mod:`streamscope.sources.eventsub.subscriptions`). Its ``Client``/``eventsub.websockets.Websocket`` are not
 used for the socket because (1) they hand out parsed model objects and never the frame text, while
 sources publish exactly what Twitch sent; (2) the ``Client`` needs a refresh token and validates it
 against ``id.twitch.tv/oauth2/validate``, which Twitch's EventSub mock (``twitch-cli event
@@ -151,7 +151,7 @@ class EventSubSource:
         """A source for channel logins: their ids and the reading user come from Helix ``GET /users``.
 
         Takes the constructor's keyword arguments except ``user_id``. Raises
-        :class:`~sources.eventsub.users.HelixUsersError` when Helix refuses the token.
+        :class:`~streamscope.sources.eventsub.users.HelixUsersError` when Helix refuses the token.
         Logins Twitch does not know are left out and reported in ``Resolved.missing``.
         """
         settings = get_settings()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sources.helix.client import HelixClient, HelixError
-from sources.helix.discovery import Discovery, DiscoveryFilters
-from sources.helix.poller import HelixStreamsPoller
+from streamscope.sources.helix.client import HelixClient, HelixError
+from streamscope.sources.helix.discovery import Discovery, DiscoveryFilters
+from streamscope.sources.helix.poller import HelixStreamsPoller
 
 __all__ = ["Discovery", "DiscoveryFilters", "HelixClient", "HelixError", "HelixStreamsPoller"]

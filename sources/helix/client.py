@@ -4,7 +4,7 @@ Contract:
 * The app token comes from ``POST {auth_url}/token`` with ``grant_type=client_credentials`` and is
   fetched again ``refresh_margin_s`` before it expires, and at once when Helix answers 401 (the
   request is then repeated once with the new token).
-* Before every request the client waits what :class:`~sources.helix.ratelimit.RateLimit` says;
+* Before every request the client waits what :class:`~streamscope.sources.helix.ratelimit.RateLimit` says;
   every answer updates it from the ``Ratelimit-*`` headers.
 * 429 waits until ``Ratelimit-Reset``; 5xx and connection errors are retried with exponential
   backoff capped at ``max_backoff_s``; after ``max_attempts`` tries :class:`HelixError` is raised.
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import httpx
 from pydantic import SecretStr
+from streamscope.sources.helix.clock import WALL_CLOCK, Clock
+from streamscope.sources.helix.ratelimit import RateLimit
 
-from sources.helix.clock import WALL_CLOCK, Clock
-from sources.helix.ratelimit import RateLimit
 from streamscope.twitch.helix import parse_error
 
 log = logging.getLogger(__name__)

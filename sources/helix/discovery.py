@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
+from streamscope.sources.helix.client import HelixClient, HelixError
+from streamscope.sources.helix.clock import WALL_CLOCK, Clock
+from streamscope.sources.helix.poller import HelixStreamsPoller
 
-from sources.helix.client import HelixClient, HelixError
-from sources.helix.clock import WALL_CLOCK, Clock
-from sources.helix.poller import HelixStreamsPoller
 from streamscope.twitch.helix import parse_body
 
 

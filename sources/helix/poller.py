@@ -1,6 +1,6 @@
 """The Helix ``/streams`` poller source: viewer counts of the tracked channels, every N seconds.
 
-Like :class:`sources.twitch_irc.TwitchIrcSource` it only captures: each answer is published as it
+Like :class:`streamscope.sources.twitch_irc.TwitchIrcSource` it only captures: each answer is published as it
 came, wrapped in the :data:`streamscope.topics.HELIX_STREAMS` envelope, as a
 ``RawEvent(kind="helix.streams")`` through the ``publish`` callable (parsing is the streams
 dataflow's job). One round asks for all tracked logins in requests of up to 100 ``user_login``
@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import SecretStr
+from streamscope.sources.helix.client import HelixClient, HelixError
+from streamscope.sources.helix.clock import WALL_CLOCK, Clock
 
-from sources.helix.client import HelixClient, HelixError
-from sources.helix.clock import WALL_CLOCK, Clock
 from streamscope.records import RawEvent
 from streamscope.settings import Settings
 from streamscope.twitch.helix import envelope

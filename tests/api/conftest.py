@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
+from streamscope.api import create_app
 
-from api import create_app
 from streamscope.records import RawLine
 from tests.data import FIXTURES, XQCOW
 from tests.oracle import split_line, unescape

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from clickhouse_connect.driver.client import Client
+from streamscope.api import create_app
 
-from api import create_app
 from streamscope.settings import Settings
 from tests.data import XQCOW
 from tests.fixtures.twitch_gql_server import TwitchGqlServer
@@ -298,7 +298,15 @@ async def test_a_job_cut_off_by_a_crash_is_failed_after_restart_with_its_prefix(
     }
     log = (tmp_path / "serve.log").open("wb")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "streamscope.cli", "serve", "--port", str(port), env=env, stdout=log, stderr=log
+        sys.executable,
+        "-m",
+        "streamscope.app.cli",
+        "serve",
+        "--port",
+        str(port),
+        env=env,
+        stdout=log,
+        stderr=log,
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as served:

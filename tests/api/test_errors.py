@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from api import cursor as cursors
+from streamscope.api import cursor as cursors
 
 OK = {"start": "2019-09-15T00:00:00Z", "end": "2019-09-16T00:00:00Z"}
 CHAT = "/v1.0/71092938/chat"
@@ -107,8 +106,7 @@ def test_valid_cursor_from_elsewhere_still_pages(loaded) -> None:
 
 def test_unexpected_failure_is_a_500_with_the_error_shape(warehouse) -> None:
     from fastapi.testclient import TestClient
-
-    from api import create_app
+    from streamscope.api import create_app
 
     app = create_app(client=warehouse)
 

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
+from streamscope.api.deps import Warehouse
+from streamscope.api.routes.export import export_client
+from streamscope.sinks.files import FORMATS, FileMessage, messages_from_lines, open_writer
+from streamscope.sinks.files.archive import ArchiveExport, ArchiveQuery
 
-from api.deps import Warehouse
-from api.routes.export import export_client
-from sinks.files import FORMATS, FileMessage, messages_from_lines, open_writer
-from sinks.files.archive import ArchiveExport, ArchiveQuery
 from streamscope.records import RawLine
 
 Load = Callable[[Client, Any], dict[str, int]]

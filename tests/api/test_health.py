@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-
-from api import create_app, metrics
+from streamscope.api import create_app, metrics
 
 
 class _DeadClient:

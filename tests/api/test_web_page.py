@@ -19,8 +19,8 @@ import httpx
 import pytest
 import uvicorn
 from clickhouse_connect.driver.client import Client
+from streamscope.api import create_app
 
-from api import create_app
 from tests.data import XQCOW
 
 if TYPE_CHECKING:

@@ -8,10 +8,10 @@ from typing import Any
 
 from bytewax.testing import TestingSink, TestingSource, run_main
 from clickhouse_connect.driver.client import Client
+from streamscope.app.runtime import EmbeddedIngest
+from streamscope.pipelines.chat import build_flow
+from streamscope.sources.replay import read_lines, replay
 
-from pipelines.chat import build_flow
-from sources.replay import read_lines, replay
-from streamscope.runtime import EmbeddedIngest
 from streamscope.twitch.irc.rows import MESSAGE_COLUMNS, RowBatch, rebuild_message_line
 from tests.data import FIXTURES, PAJLADA, XQCOW
 

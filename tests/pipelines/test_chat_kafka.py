@@ -20,16 +20,16 @@ import pytest
 from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
 from confluent_kafka import Consumer, Producer, TopicPartition
+from streamscope.app.runtime import recovery_config
+from streamscope.pipelines import chat
+from streamscope.sinks.kafka import KafkaPublisher
+from streamscope.sources.replay import replay
 
-from pipelines import chat
-from sinks.kafka import KafkaPublisher
-from sources.replay import replay
 from streamscope import topics
 from streamscope.bus import TOPIC_IRC_RAW, InProcessBus
 from streamscope.kafka import encode_line, ensure_topics, topic_name
 from streamscope.metrics import REGISTRY
 from streamscope.records import RawLine
-from streamscope.runtime import recovery_config
 from streamscope.settings import Settings
 from tests.data import PAJLADA, XQCOW
 from tests.fixtures.kafka_broker import KafkaBroker

@@ -10,12 +10,12 @@ from typing import Any
 import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
+from streamscope.app.streams_runtime import EmbeddedStreams
+from streamscope.pipelines import streams
 
-from pipelines import streams
 from streamscope import topics
 from streamscope.bus import InProcessBus
 from streamscope.records import RawEvent
-from streamscope.streams_runtime import EmbeddedStreams
 from streamscope.twitch.sessions import ChannelState
 from streamscope.warehouse import connect
 from tests.data import SHARED_DATA

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+from streamscope.sinks.kafka import KafkaPublisher
 
-from sinks.kafka import KafkaPublisher
 from streamscope import topics
 from streamscope.kafka import decode_line, encode_line, ensure_topics, topic_name
 from streamscope.metrics import REGISTRY
@@ -56,7 +56,7 @@ def test_capture_survives_a_broker_outage_buffering_then_backpressure(
     own_broker: tuple[kb.KafkaBroker, tuple[int, int]], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     broker, ports = own_broker
-    caplog.set_level(logging.WARNING, logger="sinks.kafka")
+    caplog.set_level(logging.WARNING, logger="streamscope.sinks.kafka")
     ensure_topics(broker.bootstrap, [topics.IRC_RAW], prefix="outage.")
     topic = topic_name(topics.IRC_RAW, "outage.")
     lines = XQCOW.read_text(encoding="utf-8").splitlines()

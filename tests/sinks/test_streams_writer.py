@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
+from streamscope.sinks.streams import SAMPLE_COLUMNS, StreamsBatch, StreamsWriter
 
-from sinks.streams import SAMPLE_COLUMNS, StreamsBatch, StreamsWriter
 from streamscope.twitch.helix import parse_body
 from streamscope.twitch.sessions import ChannelState
 from tests.fixtures.helix_server import NINJA_PAGE, SANDY_PAGE, recorded

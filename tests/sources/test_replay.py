@@ -6,8 +6,8 @@ import gzip
 from pathlib import Path
 
 import pytest
+from streamscope.sources.replay import ReplayProgress, channel_of, read_lines, replay, sent_ts
 
-from sources.replay import ReplayProgress, channel_of, read_lines, replay, sent_ts
 from streamscope.records import RawLine
 from tests.data import XQCOW
 

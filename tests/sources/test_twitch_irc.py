@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
+from streamscope.sources.twitch_irc import TwitchIrcSource, channel_of, normalize_channel, split_frame
 
-from sources.twitch_irc import TwitchIrcSource, channel_of, normalize_channel, split_frame
 from streamscope.records import RawLine
 from tests import data
 from tests.fixtures.twitch_irc_server import TwitchIrcServer, channel_param, load_lines

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from clickhouse_connect.driver.client import Client
+from streamscope.app.cli import app
 from typer.testing import CliRunner
 
 from streamscope import __version__
-from streamscope.cli import app
 from streamscope.warehouse import connect
 from tests.data import XQCOW
 

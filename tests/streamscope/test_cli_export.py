@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from streamscope.app.cli import app
 from typer.testing import CliRunner, Result
 
-from streamscope.cli import app
 from streamscope.warehouse import connect
 from tests.data import XQCOW
 

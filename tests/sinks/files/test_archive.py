@@ -5,7 +5,7 @@ emote tags, subs, gifts, raids, announcements, deletions, timeouts, bans, clears
 * An export is a capture of the same lines: for every channel and format, the file equals what
   :func:`open_writer` writes for ``messages_from_lines`` of the loaded lines, in time order (messages
   of a millisecond before its events) — so the ``irc`` file is the stored raw lines, events included.
-* ClickHouse's records (``sinks.files.archive_sql``) equal the Python writers' byte for byte.
+* ClickHouse's records (``streamscope.sinks.files.archive_sql``) equal the Python writers' byte for byte.
 * Blocks and event windows of any size give the same file; ``events=False`` leaves events out; the
   ``user`` filter keeps the messages and events concerning that user.
 """
@@ -20,11 +20,11 @@ from collections import Counter
 
 import pytest
 from clickhouse_connect.driver.client import Client
+from streamscope.sinks.files import FORMATS, FileMessage, messages_from_lines, open_writer
+from streamscope.sinks.files.archive import SQL_FORMATS, ArchiveExport, ArchiveQuery
+from streamscope.sinks.files.archive_events import event_page
+from streamscope.sinks.files.convert import MODERATION_TYPES
 
-from sinks.files import FORMATS, FileMessage, messages_from_lines, open_writer
-from sinks.files.archive import SQL_FORMATS, ArchiveExport, ArchiveQuery
-from sinks.files.archive_events import event_page
-from sinks.files.convert import MODERATION_TYPES
 from streamscope.records import RawLine
 from streamscope.twitch.irc.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, classify
 from tests.data import FIXTURES, PAJLADA, XQCOW

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from streamscope.sinks.files import CSV_COLUMNS, FORMATS, FileMessage, messages_from_lines, open_writer
 
-from sinks.files import CSV_COLUMNS, FORMATS, FileMessage, messages_from_lines, open_writer
 from streamscope.records import RawLine
 from tests.data import SHARED_DATA, XQCOW
 from tests.oracle import split_line

@@ -10,9 +10,9 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from streamscope.sources.eventsub import EventSubSource
+from streamscope.sources.eventsub.users import HelixUsersError
 
-from sources.eventsub import EventSubSource
-from sources.eventsub.users import HelixUsersError
 from streamscope.records import RawEvent
 from tests.data import EVENTSUB
 from tests.fixtures.eventsub_server import EventSubServer, wait_until

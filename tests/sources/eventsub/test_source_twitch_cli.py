@@ -14,8 +14,8 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
+from streamscope.sources.eventsub import EventSubSource
 
-from sources.eventsub import EventSubSource
 from streamscope.records import RawEvent
 from tests.fixtures.eventsub_server import wait_until
 from tests.fixtures.twitch_cli import TwitchEventSubWs

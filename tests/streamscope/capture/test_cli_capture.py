@@ -22,7 +22,13 @@ async def streamscope(tmp_path: Path, *args: str, **env: str) -> asyncio.subproc
     log = (tmp_path / "capture.log").open("wb")  # a file, not a pipe: a full pipe would stall it
     try:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "streamscope.cli", *args, env={**os.environ, **env}, stdout=log, stderr=log
+            sys.executable,
+            "-m",
+            "streamscope.app.cli",
+            *args,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=log,
         )
     finally:
         log.close()

@@ -12,9 +12,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-
-from sinks.files import messages_from_lines, open_writer
 from streamscope.capture import Job, JobError, JobManager, UnsupportedUrl
+from streamscope.sinks.files import messages_from_lines, open_writer
+
 from streamscope.records import RawLine
 from streamscope.settings import Settings
 from tests.data import XQCOW

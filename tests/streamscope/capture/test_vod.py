@@ -8,9 +8,9 @@ import math
 from typing import Any
 
 import pytest
-
 from streamscope.capture import Progress, capture, resolve
 from streamscope.capture.vod import HASHES, ReplayUnavailable
+
 from streamscope.settings import Settings
 from tests.data import FIXTURES, XQCOW
 from tests.fixtures.twitch_gql_server import TwitchGqlServer

@@ -12,9 +12,9 @@ from functools import partial
 from typing import Any
 
 import pytest
-
 from streamscope.capture import capture, resolve
 from streamscope.capture.youtube import INSTALL_HINT, MissingExtra, item_message, youtube
+
 from streamscope.settings import Settings
 from tests.data import SHARED_DATA
 

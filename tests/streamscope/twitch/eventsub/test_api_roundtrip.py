@@ -11,9 +11,9 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
+from streamscope.api import create_app
+from streamscope.sinks.clickhouse import WarehouseWriter
 
-from api import create_app
-from sinks.clickhouse import WarehouseWriter
 from streamscope.records import RawEvent
 from streamscope.settings import Settings
 from streamscope.twitch.eventsub.rows import classify

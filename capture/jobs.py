@@ -31,10 +31,11 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from sinks.files import CAPTURE_FORMATS, EXTENSIONS
 from streamscope.capture.job import ACTIVE, LINE_FORMATS, Job, recount
 from streamscope.capture.session import Progress, capture
 from streamscope.capture.urls import Target, resolve
+from streamscope.sinks.files import CAPTURE_FORMATS, EXTENSIONS
+
 from streamscope.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from bytewax.dataflow import Dataflow
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
+from streamscope.pipelines import chat
+from streamscope.sinks.clickhouse import FlushReport
 
-from pipelines import chat
-from sinks.clickhouse import FlushReport
 from streamscope import topics
 from streamscope.bus import TOPIC_IRC_RAW, InProcessBus
 from streamscope.kafka import ensure_topics
@@ -205,7 +205,7 @@ class KafkaIngest:
         )
 
     def start(self) -> KafkaIngest:
-        from pipelines import streams
+        from streamscope.pipelines import streams
 
         s = self._settings
         assert s.kafka_brokers

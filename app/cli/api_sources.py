@@ -11,10 +11,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from streamscope import topics
-from streamscope.cli.common import CliError, guard, log, out, settings_from
-from streamscope.cli.distributed import (
+from streamscope.app.cli.common import CliError, guard, log, out, settings_from
+from streamscope.app.cli.distributed import (
     Kafka,
     MetricsPort,
     event_publisher,
@@ -24,6 +22,8 @@ from streamscope.cli.distributed import (
     serve_metrics_port,
     source_app,
 )
+
+from streamscope import topics
 
 Channels = Annotated[list[str], typer.Option("--channel", "-c", help="Channel login (repeatable).")]
 StatusEvery = Annotated[
@@ -50,7 +50,7 @@ def source_helix_cmd(
     Needs STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_CLIENT_SECRET; polls every
     STREAMSCOPE_HELIX_POLL_INTERVAL_S seconds within the rate limit the Ratelimit-* headers announce.
     """
-    from sources.helix.poller import HelixStreamsPoller
+    from streamscope.sources.helix.poller import HelixStreamsPoller
 
     def run() -> None:
         settings = kafka_settings(settings_from(None, None), kafka)
@@ -98,7 +98,7 @@ def source_eventsub_cmd(
     """
     import asyncio
 
-    from sources.eventsub import EventSubSource
+    from streamscope.sources.eventsub import EventSubSource
 
     def run() -> None:
         settings = kafka_settings(settings_from(None, None), kafka)

@@ -12,11 +12,12 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
 
-from sinks.files import FileMessage, open_writer
 from streamscope.capture.live import twitch_live
 from streamscope.capture.urls import Kind, Target
 from streamscope.capture.vod import twitch_clip, twitch_vod
 from streamscope.capture.youtube import youtube
+from streamscope.sinks.files import FileMessage, open_writer
+
 from streamscope.settings import Settings
 
 Runner = Callable[[Target, Settings], AsyncGenerator[list[FileMessage], None]]

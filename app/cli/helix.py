@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from streamscope.cli.common import CliError, log, out
+from streamscope.app.cli.common import CliError, log, out
+
 from streamscope.settings import Settings
 
 if TYPE_CHECKING:
-    from sources.helix.discovery import DiscoveryFilters
-    from streamscope.streams_runtime import EventSubCapture, HelixCapture
+    from streamscope.app.streams_runtime import EventSubCapture, HelixCapture
+    from streamscope.sources.helix.discovery import DiscoveryFilters
 
 
 def discovery_filters(
@@ -21,7 +22,7 @@ def discovery_filters(
     max_channels: int,
 ) -> DiscoveryFilters | None:
     """The filters of ``--discover`` (None without it); a bad language code is a CliError."""
-    from sources.helix.discovery import DiscoveryFilters, parse_languages
+    from streamscope.sources.helix.discovery import DiscoveryFilters, parse_languages
 
     if not discover:
         if language or game:
@@ -42,12 +43,13 @@ def start_helix(
     settings: Settings, logins: Sequence[str], filters: DiscoveryFilters | None
 ) -> HelixCapture | None:
     """Start the streams dataflow and build the poller/discovery, or say why viewer counts are off."""
-    from streamscope.streams_runtime import NO_CREDENTIALS, helix_capture
+    from streamscope.app.streams_runtime import NO_CREDENTIALS, helix_capture
 
     publisher = None
     if settings.kafka_brokers and settings.twitch_client_id and settings.twitch_client_secret is not None:
+        from streamscope.app.cli.distributed import event_publisher
+
         from streamscope import topics
-        from streamscope.cli.distributed import event_publisher
 
         publisher = event_publisher(settings, topics.HELIX_STREAMS, "helix")
     capture = helix_capture(settings, logins, filters, publisher)
@@ -70,14 +72,15 @@ def start_eventsub(
     settings: Settings, logins: Sequence[str], helix: HelixCapture | None, *, kafka: bool
 ) -> EventSubCapture | None:
     """EventSub for ``up`` when a user token is set (into Kafka, or the streams dataflow), else a note."""
-    from streamscope.streams_runtime import NO_USER_TOKEN, eventsub_capture
+    from streamscope.app.streams_runtime import NO_USER_TOKEN, eventsub_capture
 
     if not logins:
         return None
     publisher = None
     if kafka and settings.twitch_client_id and settings.twitch_user_token is not None:
+        from streamscope.app.cli.distributed import event_publisher
+
         from streamscope import topics
-        from streamscope.cli.distributed import event_publisher
 
         publisher = event_publisher(settings, topics.EVENTSUB_RAW, "eventsub")
     capture = eventsub_capture(

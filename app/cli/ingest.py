@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
-
-from streamscope.cli.common import (
+from streamscope.app.cli.common import (
     ClickHouseUrl,
     CliError,
     Database,
@@ -28,18 +27,19 @@ from streamscope.cli.common import (
     out,
     settings_from,
 )
-from streamscope.cli.helix import discovery_filters, start_eventsub, start_helix
+from streamscope.app.cli.helix import discovery_filters, start_eventsub, start_helix
+
 from streamscope.records import RawEvent, RawLine
 from streamscope.settings import Settings
 
 if TYPE_CHECKING:
-    from sinks.kafka import KafkaPublisher
+    from streamscope.sinks.kafka import KafkaPublisher
 from streamscope.warehouse import connect, migrate
 
 
 def _replay_files(settings: Settings, files: list[Path], speed: float | None, label: str) -> None:
-    from sources.replay import ReplayProgress, replay
-    from streamscope.runtime import EmbeddedIngest
+    from streamscope.app.runtime import EmbeddedIngest
+    from streamscope.sources.replay import ReplayProgress, replay
 
     for f in files:
         if not f.is_file():
@@ -118,8 +118,7 @@ def _serve(
     settings: Settings, before: Callable[[], None] | None = None, after: Callable[[], None] | None = None
 ) -> None:
     import uvicorn
-
-    from api.app import create_app
+    from streamscope.api.app import create_app
 
     client = connect(settings.clickhouse_url, settings.clickhouse_database)
     migrate(client)
@@ -224,8 +223,8 @@ def up_cmd(
     Logs a progress line (channels joined, lines received, rows stored, reconnects) every
     --status-every seconds; Ctrl-C stops capture, stores what was received and exits.
     """
-    from sources.twitch_irc import TwitchIrcSource
-    from streamscope.runtime import EmbeddedIngest, KafkaIngest
+    from streamscope.app.runtime import EmbeddedIngest, KafkaIngest
+    from streamscope.sources.twitch_irc import TwitchIrcSource
 
     settings = settings_from(clickhouse_url, database, host, port)
     if irc_url:
@@ -248,7 +247,7 @@ def up_cmd(
         publisher: KafkaPublisher[RawLine] | None = None
         publish: Callable[[list[RawLine]], None] | None = None
         if settings.kafka_brokers:
-            from streamscope.cli.distributed import irc_publisher
+            from streamscope.app.cli.distributed import irc_publisher
 
             ingest = KafkaIngest(settings).start()
             if capturing:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sinks.files import EXTENSIONS
 from streamscope.capture.urls import Target
+from streamscope.sinks.files import EXTENSIONS
 
 #: Job states before the end; a job then ends "finished", "failed" or "cancelled".
 ACTIVE = ("queued", "running")

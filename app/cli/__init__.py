@@ -5,7 +5,7 @@ Importing a command module registers its commands on :data:`app`.
 
 from __future__ import annotations
 
-from streamscope.cli import (  # noqa: F401  (registers the commands)
+from streamscope.app.cli import (  # noqa: F401  (registers the commands)
     api_sources,
     capture,
     db,
@@ -14,7 +14,7 @@ from streamscope.cli import (  # noqa: F401  (registers the commands)
     ingest,
     pipelines,
 )
-from streamscope.cli.common import app
+from streamscope.app.cli.common import app
 
 __all__ = ["app", "main"]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 
-from sinks.files import FileMessage, messages_from_lines
-from sources.twitch_irc import TwitchIrcSource
 from streamscope.capture.urls import Target
+from streamscope.sinks.files import FileMessage, messages_from_lines
+from streamscope.sources.twitch_irc import TwitchIrcSource
+
 from streamscope.records import RawLine
 from streamscope.settings import Settings
 
@@ -15,10 +16,12 @@ from streamscope.settings import Settings
 async def twitch_live(target: Target, settings: Settings) -> AsyncGenerator[list[FileMessage], None]:
     """Batches of messages of channel ``target.id`` as they arrive, until the caller stops.
 
-    Runs a :class:`~sources.twitch_irc.TwitchIrcSource` (anonymous login, ``settings.twitch_irc_url``)
+    Runs a :class:`~streamscope.sources.twitch_irc.TwitchIrcSource`
+    (anonymous login, ``settings.twitch_irc_url``)
     on the running loop. Each published batch of raw lines becomes one batch of
-    :class:`~sinks.files.FileMessage` (chat messages and user-visible events; PINGs, JOIN echoes and
-    the like are dropped by :func:`~sinks.files.messages_from_lines`). Closing the generator (or
+    :class:`~streamscope.sinks.files.FileMessage` (chat messages and user-visible events; PINGs, JOIN
+    echoes and
+    the like are dropped by :func:`~streamscope.sinks.files.messages_from_lines`). Closing the generator (or
     cancelling the task iterating it) stops the source and waits for its sockets to close. If the
     source fails, its error is raised here.
     """

@@ -25,10 +25,10 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-
-from sinks.files import FileMessage
-from sinks.files.schema import Author
 from streamscope.capture.urls import Target
+from streamscope.sinks.files import FileMessage
+from streamscope.sinks.files.schema import Author
+
 from streamscope.settings import Settings
 
 #: sha256 of the persisted queries (the hashes Twitch's web client registers).

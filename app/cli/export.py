@@ -11,8 +11,8 @@ from typing import Annotated, BinaryIO
 import typer
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from streamscope.app.cli.common import ClickHouseUrl, CliError, Database, app, console, guard, settings_from
 
-from streamscope.cli.common import ClickHouseUrl, CliError, Database, app, console, guard, settings_from
 from streamscope.warehouse import connect, migrate
 
 
@@ -84,13 +84,13 @@ def _export(
     events: bool,
 ) -> None:
     # Imported here: the API package is only needed by this command (keeps `streamscope --help` fast).
-    from api.channels_lookup import resolve
-    from api.deps import Warehouse
-    from api.errors import ApiError
-    from api.params import time_range
-    from api.routes.channels import _user
-    from sinks.files import FORMATS
-    from sinks.files.archive import ArchiveExport, ArchiveQuery
+    from streamscope.api.channels_lookup import resolve
+    from streamscope.api.deps import Warehouse
+    from streamscope.api.errors import ApiError
+    from streamscope.api.params import time_range
+    from streamscope.api.routes.channels import _user
+    from streamscope.sinks.files import FORMATS
+    from streamscope.sinks.files.archive import ArchiveExport, ArchiveQuery
 
     if fmt not in FORMATS:
         raise CliError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")

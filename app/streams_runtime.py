@@ -1,8 +1,9 @@
 """Embedded wiring for the Twitch API side: the streams dataflow thread, the Helix poller, discovery.
 
-:class:`EmbeddedStreams` is the streams counterpart of :class:`streamscope.runtime.EmbeddedIngest`:
+:class:`EmbeddedStreams` is the streams counterpart of :class:`streamscope.app.runtime.EmbeddedIngest`:
 an in-process bus with the HELIX_STREAMS and EVENTSUB_RAW topics and the streams dataflow
-(``pipelines.streams``) on its own thread. :func:`helix_capture` builds what ``streamscope up`` runs
+(``streamscope.pipelines.streams``) on its own thread. :func:`helix_capture` builds what ``streamscope
+up`` runs
 on its capture event loop: the ``/streams`` poller for the tracked channels and, with
 ``--discover``, discovery joining/parting channels on the IRC source and the poller.
 """
@@ -16,17 +17,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
+from streamscope.app.runtime import DataflowThread
+from streamscope.sinks.clickhouse import FlushReport
+from streamscope.sinks.kafka import KafkaPublisher
+from streamscope.sources.eventsub import EventSubSource
+from streamscope.sources.helix.client import HelixClient
+from streamscope.sources.helix.discovery import Discovery, DiscoveryFilters
+from streamscope.sources.helix.poller import HelixStreamsPoller
 
-from sinks.clickhouse import FlushReport
-from sinks.kafka import KafkaPublisher
-from sources.eventsub import EventSubSource
-from sources.helix.client import HelixClient
-from sources.helix.discovery import Discovery, DiscoveryFilters
-from sources.helix.poller import HelixStreamsPoller
 from streamscope import topics
 from streamscope.bus import InProcessBus
 from streamscope.records import RawEvent
-from streamscope.runtime import DataflowThread
 from streamscope.settings import Settings
 from streamscope.warehouse import connect
 
@@ -80,7 +81,7 @@ class EmbeddedStreams:
             self.counters.session_rows += sessions
 
     def _run(self) -> None:
-        from pipelines import streams
+        from streamscope.pipelines import streams
 
         streams.run(
             self.bus, self._client, topic_names=TOPICS, batch_rows=self._batch_rows,
@@ -179,7 +180,7 @@ def helix_capture(
 
 class EventSubCapture:
     """EventSub for ``streamscope up``: on the capture loop it resolves the channels' ids through
-    Helix ``GET /users`` (user token), then runs :class:`~sources.eventsub.EventSubSource` for the
+    Helix ``GET /users`` (user token), then runs :class:`~streamscope.sources.eventsub.EventSubSource` for the
     stream events (online, offline, title/game changes; chat is IRC's job in ``up``), whose frames go
     to ``publish`` (the streams dataflow's EVENTSUB_RAW topic, in-process or Kafka).
 

@@ -12,12 +12,12 @@ import httpx
 import typer
 from rich.progress import Progress as Bar
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
-
-from sinks.files import CAPTURE_FORMATS, EXTENSIONS
+from streamscope.app.cli.common import CliError, app, console, guard, out
 from streamscope.capture import SUPPORTED, Progress, UnsupportedUrl, capture, resolve
 from streamscope.capture.vod import ReplayUnavailable
 from streamscope.capture.youtube import MissingExtra
-from streamscope.cli.common import CliError, app, console, guard, out
+from streamscope.sinks.files import CAPTURE_FORMATS, EXTENSIONS
+
 from streamscope.settings import Settings, get_settings
 
 

@@ -1,7 +1,7 @@
 """Distributed-mode processes: ``streamscope source irc|replay`` and what every source shares.
 
 A source process captures and publishes to Kafka (``source helix|eventsub`` are in
-:mod:`streamscope.cli.api_sources`); a pipeline process (:mod:`streamscope.cli.pipelines`) runs one
+:mod:`streamscope.app.cli.api_sources`); a pipeline process (:mod:`streamscope.app.cli.pipelines`) runs one
 Bytewax dataflow from Kafka into the warehouse, with recovery. Each can run alone, be killed at any
 moment and restarted.
 """
@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-
-from streamscope import topics
-from streamscope.cli.common import (
+from streamscope.app.cli.common import (
     CliError,
     app,
     guard,
@@ -27,12 +25,14 @@ from streamscope.cli.common import (
     out,
     settings_from,
 )
+
+from streamscope import topics
 from streamscope.records import RawEvent, RawLine
 from streamscope.settings import Settings
 from streamscope.topics import Topic
 
 if TYPE_CHECKING:
-    from sinks.kafka import KafkaPublisher
+    from streamscope.sinks.kafka import KafkaPublisher
 
 source_app = typer.Typer(help="Run a capture source that publishes to Kafka.", no_args_is_help=True)
 pipeline_app = typer.Typer(help="Run a dataflow from Kafka into the warehouse.", no_args_is_help=True)
@@ -111,7 +111,8 @@ def finish_publisher(publisher: KafkaPublisher[RawEvent] | KafkaPublisher[RawLin
 
 def event_publisher(settings: Settings, topic: Topic, source: str) -> KafkaPublisher[RawEvent]:
     """A producer of raw JSON events (EventSub frames, Helix answers) to ``topic``; creates topics."""
-    from sinks.kafka import KafkaPublisher
+    from streamscope.sinks.kafka import KafkaPublisher
+
     from streamscope.kafka import encode_event, ensure_topics, topic_name
 
     assert settings.kafka_brokers
@@ -128,7 +129,8 @@ def event_publisher(settings: Settings, topic: Topic, source: str) -> KafkaPubli
 
 
 def irc_publisher(settings: Settings, source: str) -> KafkaPublisher[RawLine]:
-    from sinks.kafka import KafkaPublisher
+    from streamscope.sinks.kafka import KafkaPublisher
+
     from streamscope.kafka import encode_line, ensure_topics, topic_name
 
     assert settings.kafka_brokers
@@ -173,7 +175,7 @@ def source_irc_cmd(
     Keeps capturing while Kafka is briefly unreachable (a bounded local buffer, then backpressure);
     Ctrl-C or SIGTERM stops capture and waits until Kafka acknowledged everything captured.
     """
-    from sources.twitch_irc import TwitchIrcSource
+    from streamscope.sources.twitch_irc import TwitchIrcSource
 
     def run() -> None:
         settings = kafka_settings(settings_from(None, None), kafka)
@@ -228,7 +230,7 @@ def source_replay_cmd(
 
     Publishing the same file again is harmless: the warehouse stores each message once.
     """
-    from sources.replay import replay
+    from streamscope.sources.replay import replay
 
     def run() -> None:
         settings = kafka_settings(settings_from(None, None), kafka)

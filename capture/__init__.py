@@ -2,7 +2,7 @@
 
 * :mod:`~streamscope.capture.urls` - which capture a URL asks for (:func:`resolve`).
 * :mod:`~streamscope.capture.live`, :mod:`~streamscope.capture.vod`, :mod:`~streamscope.capture.youtube`
-  - the runners: async iterators of :class:`~sinks.files.FileMessage` batches per kind of URL.
+  - the runners: async iterators of :class:`~streamscope.sinks.files.FileMessage` batches per kind of URL.
 * :mod:`~streamscope.capture.session` - one capture to a file with limits and progress
   (``streamscope capture`` and the jobs both use it).
 * :mod:`~streamscope.capture.jobs` - the background jobs behind ``POST /download``.

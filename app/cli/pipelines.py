@@ -13,10 +13,8 @@ from typing import Annotated
 
 import typer
 from bytewax.dataflow import Dataflow
-
-from streamscope import topics
-from streamscope.cli.common import ClickHouseUrl, CliError, Database, guard, migrated, out, settings_from
-from streamscope.cli.distributed import (
+from streamscope.app.cli.common import ClickHouseUrl, CliError, Database, guard, migrated, out, settings_from
+from streamscope.app.cli.distributed import (
     Kafka,
     MetricsPort,
     kafka_settings,
@@ -24,6 +22,8 @@ from streamscope.cli.distributed import (
     serve_metrics_port,
     terminate_like_interrupt,
 )
+
+from streamscope import topics
 from streamscope.settings import Settings
 from streamscope.warehouse.client import redact
 
@@ -65,9 +65,9 @@ def _run_pipeline(
     metrics_port: int | None,
 ) -> None:
     from bytewax.run import cli_main
+    from streamscope.app.runtime import recovery_config
 
     from streamscope.kafka import ensure_topics
-    from streamscope.runtime import recovery_config
 
     if (process_id is None) != (addresses is None):
         raise CliError("--process-id and --addresses go together (a Bytewax cluster)")
@@ -134,8 +134,8 @@ def pipeline_chat_cmd(
     """
 
     def build(settings: Settings, writers: int) -> Dataflow:
-        from pipelines import chat
-        from streamscope.runtime import count_flush
+        from streamscope.app.runtime import count_flush
+        from streamscope.pipelines import chat
 
         return chat.flow(settings, writers=writers, on_flush=count_flush)
 
@@ -165,8 +165,8 @@ def pipeline_streams_cmd(
     """
 
     def build(settings: Settings, writers: int) -> Dataflow:
-        from pipelines import streams
-        from streamscope.runtime import count_flush
+        from streamscope.app.runtime import count_flush
+        from streamscope.pipelines import streams
 
         return streams.flow(settings, on_flush=count_flush)
 

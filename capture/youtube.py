@@ -16,9 +16,10 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any
 
-from sinks.files import FileMessage
-from sinks.files.schema import Author
 from streamscope.capture.urls import Target
+from streamscope.sinks.files import FileMessage
+from streamscope.sinks.files.schema import Author
+
 from streamscope.settings import Settings
 
 ChatSource = Callable[[str], Iterable[Mapping[str, Any]]]

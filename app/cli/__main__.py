@@ -1,0 +1,3 @@
+from streamscope.app.cli import main
+
+main()

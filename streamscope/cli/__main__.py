@@ -1,3 +1,0 @@
-from streamscope.cli import main
-
-main()
