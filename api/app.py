@@ -3,7 +3,8 @@
 ``create_app(settings, client)`` builds a fresh app: the warehouse client is ``client`` when given
 (tests pass their per-test database; the embedded ``streamscope up`` process passes the client its
 dataflows already use, because chDB allows one engine per process), else one client opened from
-``settings`` (``get_settings()`` when None) — once per app, never per request.
+``settings`` — once per app, never per request. The settings come from the caller (the app layer
+builds them from the environment and flags); nothing here reads the environment.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from streamscope.api import errors, metrics
-from streamscope.api.deps import Warehouse
 from streamscope.api.routes import ROUTERS
 from streamscope.capture import JobManager
-
-from streamscope.settings import Settings, get_settings
+from streamscope.settings import Settings
 from streamscope.warehouse import connect
+from streamscope.warehouse.shared import Warehouse
 
 DESCRIPTION = """\
 History of captured Twitch chat, served from the ClickHouse warehouse.
@@ -87,9 +88,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(app.state.captures.stop)
 
 
-def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     """A ready app over ``client`` (or a new client for ``settings``'s warehouse)."""
-    settings = settings or get_settings()
     if client is None:
         client = connect(settings.clickhouse_url, settings.clickhouse_database)
     app = FastAPI(

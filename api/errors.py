@@ -2,7 +2,10 @@
 
 Bad input is a 4xx naming the parameter at fault; an unexpected failure is a 500 with code
 ``internal_error`` (the detail goes to the log, not to the client). FastAPI's own validation
-errors (422 by default) are turned into 400 ``invalid_parameter`` with the same shape.
+errors (422 by default) are turned into 400 ``invalid_parameter`` with the same shape. The readers'
+errors (:mod:`streamscope.query.errors`) keep their code and message: a
+:class:`~streamscope.query.errors.NotFound` is a 404, any other
+:class:`~streamscope.query.errors.QueryError` a 400.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from streamscope.query.errors import NotFound, QueryError
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,11 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message)
 
 
+async def _query_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, QueryError)
+    return error_response(404 if isinstance(exc, NotFound) else 400, exc.code, exc.message)
+
+
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = []
@@ -76,6 +86,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers that give every error the contract's shape."""
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(QueryError, _query_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,10 +1,16 @@
-"""Process wiring: the chat dataflow on its own thread, fed by the in-process bus or by Kafka.
+"""The process runtime: one :class:`Runtime`, built from Settings, owns what a process runs.
 
-One process owns a chDB warehouse, so the dataflow and the API run in the same process and open
-clients on the same directory: :class:`EmbeddedIngest` (in-process bus) for ``streamscope up`` and
-``replay``, :class:`KafkaIngest` (Kafka with Bytewax recovery) for ``streamscope up --kafka``.
-:func:`recovery_config` prepares a dataflow's recovery store for both ``up --kafka`` and
-``streamscope pipeline``.
+It owns the transport (the in-process bus, or Kafka when ``settings.kafka_brokers`` is set: the
+only difference between embedded and distributed mode), the dataflows (each on a thread of its own,
+run by Bytewax's production entry point ``bytewax.run.cli_main``, with a recovery store per dataflow
+on Kafka), the publishers the sources write through, and the API. ``streamscope up``, ``replay``,
+``demo``, ``serve``, ``source`` and ``pipeline`` are argument parsing around it.
+
+Adding a dataflow is one module in ``pipelines/`` with a ``graph(FlowContext) -> Dataflow``
+function, plus one line in :data:`DATAFLOWS`.
+
+One process owns a chDB warehouse, so in embedded mode the dataflows and the API share the process
+and open clients on the same directory.
 """
 
 from __future__ import annotations
@@ -13,29 +19,37 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from functools import partial
 from pathlib import Path
 
+import uvicorn
 from bytewax.dataflow import Dataflow
 from bytewax.recovery import RecoveryConfig, init_db_dir
-from bytewax.testing import run_main
-from clickhouse_connect.driver.client import Client
-from streamscope.pipelines import chat
-from streamscope.sinks.clickhouse import FlushReport
+from bytewax.run import cli_main
 
-from streamscope import topics
-from streamscope.bus import TOPIC_IRC_RAW, InProcessBus
-from streamscope.kafka import ensure_topics
+from streamscope.api.app import create_app
 from streamscope.metrics import INGESTED_LINES
-from streamscope.records import RawLine
+from streamscope.pipelines import chat, streams
+from streamscope.pipelines.context import FlowContext
+from streamscope.pipelines.transport import (
+    Batching,
+    BusTransport,
+    KafkaTransport,
+    Publisher,
+    Transport,
+    transport_for,
+)
 from streamscope.settings import Settings
-from streamscope.warehouse import connect
+from streamscope.sinks.clickhouse import FlushReport
+from streamscope.topics import Topic
+from streamscope.warehouse import connect, migrate
 
 log = logging.getLogger(__name__)
 
-
-#: Totals since start: lines handled by the dataflow and where they went.
-IngestCounters = FlushReport
+#: Every dataflow a process can run, by name (``streamscope pipeline NAME``, recovery store names).
+DATAFLOWS: dict[str, Callable[[FlowContext], Dataflow]] = {
+    "chat": chat.graph,
+    "streams": streams.graph,
+}
 
 
 class DataflowThread:
@@ -95,136 +109,148 @@ def recovery_config(settings: Settings, dataflow: str, partitions: int = 1) -> R
     return RecoveryConfig(path, timedelta(seconds=settings.snapshot_interval_s))
 
 
-class EmbeddedIngest:
-    """The bus plus the chat dataflow running on a background thread.
+class _Checked:
+    """A publisher that first checks the dataflows still run (a dead dataflow would block it)."""
 
-    ``publish`` may block when the dataflow falls behind (the bus is bounded), which is the
-    backpressure a source wants. ``finish`` closes the topic, waits until everything published is
-    stored and re-raises a dataflow failure.
+    def __init__(self, inner: Publisher, check: Callable[[], None]) -> None:
+        self._inner, self._check = inner, check
+
+    def publish(self, records: Sequence[object]) -> None:
+        self._check()
+        self._inner.publish(records)
+
+    def close(self, timeout_s: float | None = None) -> int:
+        return self._inner.close(timeout_s)
+
+
+class Runtime:
+    """Transport, dataflows, publishers and API of one process (see the module docstring).
+
+    ``counters`` sums every flush of this process's dataflows (chat rows, dead letters, viewer
+    samples, session rows). ``finish`` ends it all in order: publishers delivered, inputs stopped,
+    dataflows drained (on the bus: every record published is stored first).
     """
+
+    def __init__(self, settings: Settings, transport: Transport | None = None) -> None:
+        self.settings = settings
+        self.transport = transport if transport is not None else transport_for(settings)
+        self.counters = FlushReport()
+        self._lock = threading.Lock()
+        self._dataflows: list[DataflowThread] = []
+        self._publishers: list[Publisher] = []
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> EmbeddedIngest:
-        """An ingest into the settings' warehouse with the settings' batch sizes (not started)."""
-        return cls(
-            settings.clickhouse_url,
-            settings.clickhouse_database,
-            batch_rows=settings.sink_batch_rows,
-            flush_interval_s=settings.sink_flush_interval_s,
+    def embedded(cls, settings: Settings) -> Runtime:
+        """A runtime on the in-process bus whatever ``settings.kafka_brokers`` says (a replay)."""
+        return cls(settings, BusTransport(Batching.from_settings(settings)))
+
+    def prepare(self) -> None:
+        """Create or upgrade the warehouse schema; on Kafka, create the missing topics."""
+        migrate(connect(self.settings.clickhouse_url, self.settings.clickhouse_database))
+        self.prepare_topics()
+
+    def prepare_topics(self) -> None:
+        """On Kafka, create the missing topics (existing ones are never altered)."""
+        if isinstance(self.transport, KafkaTransport):
+            self.transport.ensure_topics()
+
+    def _on_flush(self, report: FlushReport) -> None:
+        with self._lock:
+            self.counters.add(report)
+        count_flush(report)
+
+    def context(self, writers: int | None = None) -> FlowContext:
+        """The context every graph of this process is built from."""
+        return FlowContext.from_settings(
+            self.settings, self.transport, writers=writers, on_flush=self._on_flush
         )
 
-    def __init__(
-        self,
-        url: str,
-        database: str,
-        *,
-        batch_rows: int = 5000,
-        flush_interval_s: float = 1.0,
+    def _recovery(self, name: str) -> RecoveryConfig | None:
+        return recovery_config(self.settings, name) if self.transport.recoverable else None
+
+    def start_dataflows(self, names: Sequence[str] = tuple(DATAFLOWS)) -> Runtime:
+        """Run the named dataflows on threads of their own (with recovery on Kafka)."""
+        s = self.settings
+        for name in names:
+            flow = DATAFLOWS[name](self.context())
+            recovery = self._recovery(name)
+
+            def run(flow: Dataflow = flow, recovery: RecoveryConfig | None = recovery) -> None:
+                cli_main(
+                    flow,
+                    workers_per_process=s.pipeline_workers,
+                    epoch_interval=timedelta(seconds=s.snapshot_interval_s),
+                    recovery_config=recovery,
+                )
+
+            self._dataflows.append(DataflowThread(name, run).start())
+        return self
+
+    def run_dataflow(
+        self, name: str, *, process_id: int | None = None, addresses: list[str] | None = None
     ) -> None:
-        self.bus: InProcessBus[RawLine] = InProcessBus()
-        self.counters = IngestCounters()
-        self._url = url
-        self._database = database
-        self._batch_rows = batch_rows
-        self._interval = flush_interval_s
-        self._lock = threading.Lock()
-        self._thread = DataflowThread("chat", self._run)
-
-    def _client(self) -> Client:
-        return connect(self._url, self._database)
-
-    def _on_flush(self, report: FlushReport) -> None:
-        with self._lock:
-            self.counters.add(report)
-        count_flush(report)
-
-    def _run(self) -> None:
-        chat.run(
-            self.bus,
-            self._client,
-            batch_rows=self._batch_rows,
-            flush_interval_s=self._interval,
-            on_flush=self._on_flush,
-        )
-
-    def start(self) -> EmbeddedIngest:
-        self._thread.start()
-        return self
-
-    def publish(self, records: Sequence[RawLine]) -> None:
-        self._thread.check()
-        self.bus.publish(TOPIC_IRC_RAW, records)
-
-    def alive(self) -> bool:
-        return self._thread.alive()
-
-    def finish(self, timeout: float | None = None) -> IngestCounters:
-        self.bus.close(TOPIC_IRC_RAW)
-        self._thread.join(timeout)
-        return self.counters
-
-
-class KafkaIngest:
-    """The Kafka dataflows with Bytewax recovery, each on a background thread (``up --kafka``).
-
-    The chat dataflow (``twitch.irc.raw``) and the streams dataflow (Helix samples and EventSub
-    payloads: viewer samples, sessions, EventSub chat) each keep their own recovery store under
-    ``settings.recovery_dir``. ``start`` creates missing topics and starts reading where the stores
-    say (the start of the topics the first time). ``finish`` ends both after their current batches,
-    waits for the last flushes and re-raises a dataflow failure. A process killed at any moment
-    resumes from the last committed epochs on restart: nothing is lost, re-read rows are deduplicated.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        if not settings.kafka_brokers:
-            raise ValueError("KafkaIngest needs settings.kafka_brokers")
-        self.counters = IngestCounters()
-        self.streams_samples = 0
-        self.streams_sessions = 0
-        self._settings = settings
-        self._stop = threading.Event()
-        self._threads: list[DataflowThread] = []
-        self._lock = threading.Lock()
-
-    def _on_flush(self, report: FlushReport) -> None:
-        with self._lock:
-            self.counters.add(report)
-        count_flush(report)
-
-    def _on_streams(self, samples: int, sessions: int) -> None:
-        with self._lock:
-            self.streams_samples += samples
-            self.streams_sessions += sessions
-
-    def _run(self, name: str, flow: Dataflow) -> None:
-        s = self._settings
-        run_main(
-            flow,
+        """Run one dataflow in the foreground, as this process's part of a Bytewax cluster
+        (``streamscope pipeline``); Ctrl-C raises ``KeyboardInterrupt``."""
+        s = self.settings
+        writers = s.pipeline_workers * (len(addresses) if addresses else 1)
+        cli_main(
+            DATAFLOWS[name](self.context(writers)),
+            workers_per_process=s.pipeline_workers,
+            process_id=process_id,
+            addresses=addresses,
             epoch_interval=timedelta(seconds=s.snapshot_interval_s),
-            recovery_config=recovery_config(s, name),
+            recovery_config=self._recovery(name),
         )
 
-    def start(self) -> KafkaIngest:
-        from streamscope.pipelines import streams
-
-        s = self._settings
-        assert s.kafka_brokers
-        ensure_topics(s.kafka_brokers, topics.ALL, prefix=s.kafka_topic_prefix)
-        flows = {
-            "chat": chat.flow(s, stop=self._stop, on_flush=self._on_flush),
-            "streams": streams.flow(
-                s, stop=self._stop, on_flush=self._on_flush, on_streams_flush=self._on_streams
-            ),
-        }
-        for name, flow in flows.items():
-            self._threads.append(DataflowThread(name, partial(self._run, name, flow)).start())
-        return self
+    def check(self) -> None:
+        """Raise when a dataflow of this process failed."""
+        for thread in self._dataflows:
+            thread.check()
 
     def alive(self) -> bool:
-        return bool(self._threads) and all(t.alive() for t in self._threads)
+        return bool(self._dataflows) and all(t.alive() for t in self._dataflows)
 
-    def finish(self, timeout: float | None = None) -> IngestCounters:
-        self._stop.set()
-        for thread in self._threads:
+    def publisher(self, topic: Topic, source: str) -> Publisher:
+        """A publisher of ``topic`` for the source called ``source``; closed by :meth:`finish`."""
+        inner = self.transport.publisher(topic, source)
+        self._publishers.append(inner)
+        return _Checked(inner, self.check) if self._dataflows else inner
+
+    def close_publishers(self, timeout_s: float = 60) -> int:
+        """Wait up to ``timeout_s`` for every publisher's records to be delivered; how many were not."""
+        left = sum(p.close(timeout_s) for p in self._publishers)
+        self._publishers.clear()
+        return left
+
+    def finish(self, timeout: float | None = None) -> FlushReport:
+        """Stop the inputs, wait for the dataflows' last flushes, re-raise a dataflow failure.
+
+        On the bus the dataflows first drain what was published; on Kafka they stop after their
+        current batches (a restart resumes from the last snapshot).
+        """
+        self.transport.stop()
+        for thread in self._dataflows:
             thread.join(timeout)
         return self.counters
+
+    def serve(
+        self, before: Callable[[], None] | None = None, after: Callable[[], None] | None = None
+    ) -> None:
+        """Serve the API on ``settings.api_host:api_port`` until Ctrl-C; ``before`` runs once the
+        app is built, ``after`` when the server has stopped."""
+        s = self.settings
+        client = connect(s.clickhouse_url, s.clickhouse_database)
+        migrate(client)
+        application = create_app(settings=s, client=client)
+        server = uvicorn.Server(
+            uvicorn.Config(application, host=s.api_host, port=s.api_port, log_level="info")
+        )
+        if before is not None:
+            before()
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises Ctrl-C after its graceful shutdown; ours follows in `after`
+        finally:
+            if after is not None:
+                after()

@@ -23,14 +23,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
-from streamscope.api import create_app  # noqa: E402
-from streamscope.api import cursor as cursors  # noqa: E402
 
+from streamscope.api import create_app  # noqa: E402
+from streamscope.query import cursor as cursors  # noqa: E402
 from streamscope.records import RawLine  # noqa: E402
+from streamscope.settings import Settings  # noqa: E402
 from streamscope.twitch.irc.rows import MESSAGE_COLUMNS, classify  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 
-XQCOW = ROOT.parent / "shared" / "data" / "irc" / "recorded" / "xqcow_2019-09-15.log"
+XQCOW = ROOT / "tests" / "data" / "irc" / "recorded" / "xqcow_2019-09-15.log"
 CHANNEL_ID = 71092938
 T0_MS = 1568505600000  # 2019-09-15T00:00:00Z
 RUNS = 21
@@ -125,7 +126,7 @@ def main() -> None:
         ).result_rows[0]
         deep_cursor = cursors.encode("messages", ts_ms, mid)
         window = {"start": "2019-09-15T00:00:00Z", "end": "2030-01-01T00:00:00Z", "limit": 100}
-        with TestClient(create_app(client=client)) as api:
+        with TestClient(create_app(Settings(), client=client)) as api:
             median_ms(api, window)  # warm-up: marks, caches, first-request overhead
             first = median_ms(api, window)
             deep = median_ms(api, {**window, "after": deep_cursor})

@@ -31,11 +31,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import replay as replay_bench  # noqa: E402
-from streamscope.app.runtime import EmbeddedIngest  # noqa: E402
-from streamscope.capture import JobManager  # noqa: E402
-from streamscope.sources.replay import replay  # noqa: E402
 
+from streamscope import topics  # noqa: E402
+from streamscope.app.runtime import Runtime  # noqa: E402
+from streamscope.capture import JobManager  # noqa: E402
 from streamscope.settings import Settings  # noqa: E402
+from streamscope.sources.replay import replay  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 from tests.fixtures.twitch_irc_server import TwitchIrcServer  # noqa: E402
 
@@ -71,9 +72,12 @@ def replay_rate(lines: list[str], tmp: Path) -> float:
     recording.write_text("\n".join(lines) + "\n", encoding="utf-8")
     url = f"chdb://{tmp / 'warehouse'}"
     migrate(connect(url, "bench"))
-    ingest = EmbeddedIngest(url, "bench", batch_rows=50_000, flush_interval_s=1.0).start()
+    settings = Settings(
+        clickhouse_url=url, clickhouse_database="bench", sink_batch_rows=50_000, sink_flush_interval_s=1.0
+    )
+    ingest = Runtime.embedded(settings).start_dataflows(["chat"])
     started = time.perf_counter()
-    replay([recording], ingest.publish)
+    replay([recording], ingest.publisher(topics.IRC_RAW, "replay").publish)
     counters = ingest.finish()
     elapsed = time.perf_counter() - started
     assert counters.messages == len(lines), counters

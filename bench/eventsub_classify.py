@@ -6,9 +6,9 @@ What is measured:
 
 * ``eventsub classify``: :func:`streamscope.twitch.eventsub.rows.classify` over the recorded
   ``channel.chat.message``/``channel.chat.notification`` frames of
-  ``shared/data/eventsub/chatterino2/benchmark-messages.ndjson`` (12 frames of 1.4-2.2 kB).
+  ``tests/data/eventsub/chatterino2/benchmark-messages.ndjson`` (12 frames of 1.4-2.2 kB).
 * ``irc classify`` (reference): :func:`streamscope.twitch.irc.rows.classify` over the PRIVMSG and
-  USERNOTICE lines of ``shared/data/irc/recorded/xqcow_2019-09-15.log``, the same rows from the
+  USERNOTICE lines of ``tests/data/irc/recorded/xqcow_2019-09-15.log``, the same rows from the
   other transport.
 
 Each runs over its whole set until ``--seconds`` elapsed, best of 3 rounds; printed: records/s,
@@ -28,14 +28,15 @@ from streamscope.records import RawEvent, RawLine
 from streamscope.twitch.eventsub.rows import classify as classify_eventsub
 from streamscope.twitch.irc.rows import classify as classify_irc
 
-SHARED = os.environ.get(
-    "STREAMSCOPE_SHARED_DATA",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"),
+# The repo's tests/data, unless STREAMSCOPE_DATA names another copy.
+DATA = os.environ.get(
+    "STREAMSCOPE_DATA",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data"),
 )
 
 
 def load() -> tuple[list[RawEvent], list[RawLine]]:
-    path = os.path.join(SHARED, "eventsub", "chatterino2", "benchmark-messages.ndjson")
+    path = os.path.join(DATA, "eventsub", "chatterino2", "benchmark-messages.ndjson")
     with open(path, encoding="utf-8") as f:
         frames = [line for line in f.read().split("\n") if line]
     events = [
@@ -44,7 +45,7 @@ def load() -> tuple[list[RawEvent], list[RawLine]]:
         if '"channel.chat.' in t
     ]
     with open(
-        os.path.join(SHARED, "irc", "recorded", "xqcow_2019-09-15.log"), encoding="utf-8", newline="\n"
+        os.path.join(DATA, "irc", "recorded", "xqcow_2019-09-15.log"), encoding="utf-8", newline="\n"
     ) as f:
         lines = [
             RawLine("xqcow", line, 0, "bench")

@@ -4,16 +4,15 @@ A temporary chDB directory gets the real xqcow recording (ingested with ``classi
 ``--copies`` times (default 203, ~1M messages) with fresh ids and shifted times by INSERT ... SELECT
 (ClickHouse copies the rows; its events are copied too, so moderation marks are computed). Then:
 
-* rows/s (messages + events merged in) of :class:`~streamscope.sinks.files.archive.ArchiveExport` per
-format into
-  a byte counter (best of ``--runs``), for the ClickHouse-built records (json, jsonl, csv, txt) and
-  the Python writers (``fast=False``; irc and twitchdownloader always); goal >= 300k rows/s for jsonl
-  and csv; and jsonl/csv without events (``events=False``), the cost of the merge;
+* rows/s (messages + events merged in) of :class:`~streamscope.query.archive.ArchiveExport` per
+  format into a byte counter (best of ``--runs``): every record is built in Python by the one
+  converter of stored rows (the SQL-built fast path is gone: it was not byte-equal to the writers);
+  and jsonl/csv without events (``events=False``), the cost of the merge;
 * references measured in the same run: ClickHouse reading the same rows into ``FORMAT Null``
   (the ceiling) and chat-downloader-style per-row ``json.dumps`` of a dict per message;
 * peak RSS (``ru_maxrss``) of a fresh process exporting 100k rows vs all rows (jsonl and csv), and of
   a process that lists all rows first (``query().result_rows``, what an unstreamed export costs);
-  goal: the export's peak independent of size.
+  goal: the export's peak independent of size (``--copies`` must give more than 100k messages).
 
 chDB allows one engine directory per process, so every measurement runs in its own subprocess.
 Not a test: it prints figures and asserts nothing. Run: ``python bench/export.py [--copies N]``.
@@ -33,14 +32,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # a script's sys.path starts at bench/
 
-from streamscope.sinks.files import FORMATS  # noqa: E402
-from streamscope.sinks.files.archive import SQL_FORMATS, ArchiveExport, ArchiveQuery  # noqa: E402
-
+from streamscope.query.archive import ArchiveExport  # noqa: E402
+from streamscope.query.archive_query import ArchiveQuery  # noqa: E402
 from streamscope.records import RawLine  # noqa: E402
+from streamscope.sinks.files import FORMATS  # noqa: E402
 from streamscope.twitch.irc.rows import EVENT_COLUMNS, MESSAGE_COLUMNS, classify  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 
-XQCOW = ROOT.parent / "shared" / "data" / "irc" / "recorded" / "xqcow_2019-09-15.log"
+XQCOW = ROOT / "tests" / "data" / "irc" / "recorded" / "xqcow_2019-09-15.log"
 CID = 71092938
 DB = "bench_export"
 _ALL = "SELECT * FROM chat_messages FINAL WHERE channel_id = 71092938 ORDER BY sent_at, message_id"
@@ -86,11 +85,9 @@ def prepare(url: str, copies: int) -> dict[str, int]:
     return {"rows": rows, "events": events, "end_100k": int(end_100k)}
 
 
-def _export(
-    client, fmt: str, fast: bool, end_ms: int | None = None, events: bool = True
-) -> tuple[int, int, float]:  # type: ignore[no-untyped-def]
+def _export(client, fmt: str, end_ms: int | None = None, events: bool = True) -> tuple[int, int, float]:  # type: ignore[no-untyped-def]
     query = ArchiveQuery(CID, "xqcow", end_ms=end_ms)
-    export = ArchiveExport(client, query, fmt, fast=fast, events=events)
+    export = ArchiveExport(client, query, fmt, events=events)
     t = time.perf_counter()
     size = sum(len(chunk) for chunk in export.chunks())
     return export.rows, size, time.perf_counter() - t
@@ -100,11 +97,10 @@ def rates(url: str, runs: int) -> dict[str, float]:
     """Seconds per plan (and ``rows <plan>``: the rows it exported), best of ``runs``."""
     client = connect(url, DB, create=False)
     out: dict[str, float] = {}
-    plans = [(f, True, True) for f in sorted(SQL_FORMATS)] + [("jsonl", True, False), ("csv", True, False)]
-    plans += [(f, False, True) for f in FORMATS]
-    for fmt, fast, events in plans:
-        results = [_export(client, fmt, fast, events=events) for _ in range(runs if fast else 1)]
-        name = f"{fmt}{'' if fast else ' (python)'}{'' if events else ' (no events)'}"
+    plans = [(f, True) for f in FORMATS] + [("jsonl", False), ("csv", False)]
+    for fmt, events in plans:
+        results = [_export(client, fmt, events=events) for _ in range(runs)]
+        name = f"{fmt}{'' if events else ' (no events)'}"
         out[name] = min(r[2] for r in results)
         out[f"rows {name}"] = results[0][0]
     sql = f"{_ALL} FORMAT Null"
@@ -132,7 +128,7 @@ def rss(url: str, mode: str, fmt: str, end_ms: int | None) -> dict[str, float]:
     client = connect(url, DB, create=False)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # "list": what an unstreamed export would hold (every row as a Python tuple) before writing.
-    rows = len(client.query(_ALL).result_rows) if mode == "list" else _export(client, fmt, True, end_ms)[0]
+    rows = len(client.query(_ALL).result_rows) if mode == "list" else _export(client, fmt, end_ms)[0]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"rows": rows, "base_mb": base / 1024, "peak_mb": peak / 1024}
 
@@ -148,7 +144,7 @@ def _worker(*args: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--copies", type=int, default=203, help="copies of the 4,933 xqcow messages")
-    parser.add_argument("--runs", type=int, default=3, help="best of N per ClickHouse-built format")
+    parser.add_argument("--runs", type=int, default=3, help="best of N per format")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

@@ -33,17 +33,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pydantic import SecretStr  # noqa: E402
-from streamscope.app.streams_runtime import EmbeddedStreams  # noqa: E402
+
+from streamscope import topics  # noqa: E402
+from streamscope.app.runtime import Runtime  # noqa: E402
+from streamscope.records import RawEvent  # noqa: E402
+from streamscope.settings import Settings  # noqa: E402
 from streamscope.sources.helix.client import HelixClient  # noqa: E402
 from streamscope.sources.helix.poller import HelixStreamsPoller  # noqa: E402
 from streamscope.sources.helix.ratelimit import RateLimit  # noqa: E402
-
-from streamscope import topics  # noqa: E402
-from streamscope.records import RawEvent  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 from tests.fixtures.helix_server import FakeClock, HelixServerState, _handler, synthetic_streams  # noqa: E402
 
-FRAMES = ROOT.parent / "shared" / "data" / "eventsub" / "chatterino2" / "ws-messages"
+FRAMES = ROOT / "tests" / "data" / "eventsub" / "chatterino2" / "ws-messages"
 RUNS = 7
 
 
@@ -110,25 +111,28 @@ def offline_latency(tmp: str, flush_s: float) -> list[float]:
     if True:
         client = connect(url, database)
         migrate(client)
-        streams = EmbeddedStreams(url, database, batch_rows=5000, flush_interval_s=flush_s).start()
+        settings = Settings(
+            clickhouse_url=url,
+            clickhouse_database=database,
+            sink_batch_rows=5000,
+            sink_flush_interval_s=flush_s,
+        )
+        runtime = Runtime.embedded(settings).start_dataflows(["streams"])
+        streams = runtime.publisher(topics.EVENTSUB_RAW, "eventsub")
         out = []
         for i in range(RUNS):
             uid, login, sid = str(5000 + i), f"bench{i}", f"9{i:04d}"
-            streams.publish(
-                topics.EVENTSUB_RAW.name, [frame("stream.online", login, uid, sid, "2024-05-14T12:00:00Z")]
-            )
+            streams.publish([frame("stream.online", login, uid, sid, "2024-05-14T12:00:00Z")])
             q = f"SELECT count() FROM streams FINAL WHERE channel_id = {uid}"
             while client.query(q).result_rows[0][0] == 0:
                 time.sleep(0.005)
             t0 = time.perf_counter()
-            streams.publish(
-                topics.EVENTSUB_RAW.name, [frame("stream.offline", login, uid, sid, "2024-05-14T13:00:00Z")]
-            )
+            streams.publish([frame("stream.offline", login, uid, sid, "2024-05-14T13:00:00Z")])
             q = f"SELECT count() FROM streams FINAL WHERE channel_id = {uid} AND ended_at IS NOT NULL"
             while client.query(q).result_rows[0][0] == 0:
                 time.sleep(0.005)
             out.append(time.perf_counter() - t0)
-        streams.finish(timeout=60)
+        runtime.finish(timeout=60)
     return out
 
 

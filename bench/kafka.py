@@ -28,23 +28,21 @@ import threading
 import time
 import urllib.request
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bytewax.testing import run_main  # noqa: E402
 from replay import make_lines  # noqa: E402
-from streamscope.app.runtime import EmbeddedIngest, recovery_config  # noqa: E402
-from streamscope.pipelines import chat  # noqa: E402
-from streamscope.sinks.kafka import KafkaPublisher  # noqa: E402
 
 from streamscope import topics  # noqa: E402
+from streamscope.app.runtime import Runtime  # noqa: E402
 from streamscope.kafka import encode_line, ensure_topics, topic_name  # noqa: E402
+from streamscope.pipelines.transport import Batching, KafkaTransport  # noqa: E402
 from streamscope.records import RawLine  # noqa: E402
 from streamscope.settings import Settings  # noqa: E402
+from streamscope.sinks.kafka import KafkaPublisher  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 
 
@@ -69,24 +67,19 @@ def count(client, table: str = "chat_messages") -> int:  # type: ignore[no-untyp
 
 
 class Flow:
-    """The Kafka chat flow in this process with recovery, stopped by ``stop()``."""
+    """The Kafka chat dataflow of a :class:`Runtime` in this process, with recovery; ``stop()`` ends it."""
 
-    def __init__(self, bootstrap: str, topic: str, url: str, db: str, rec: Path, interval: float) -> None:
-        self.stop_event = threading.Event()
-        flow = chat.kafka_flow(
-            bootstrap, topic, lambda: connect(url, db), batch_rows=50_000, flush_interval_s=interval,
-            stop=self.stop_event,
+    def __init__(self, bootstrap: str, prefix: str, url: str, db: str, rec: Path, interval: float) -> None:
+        settings = Settings(
+            clickhouse_url=url, clickhouse_database=db, sink_batch_rows=50_000,
+            sink_flush_interval_s=interval, recovery_dir=str(rec), kafka_brokers=bootstrap,
+            kafka_topic_prefix=prefix,
         )  # fmt: skip
-        config = recovery_config(Settings(recovery_dir=str(rec)), "chat")
-        self.thread = threading.Thread(
-            target=run_main, args=(flow,), kwargs={"epoch_interval": timedelta(seconds=10),
-                                                   "recovery_config": config}, daemon=True,
-        )  # fmt: skip
-        self.thread.start()
+        transport = KafkaTransport(bootstrap, prefix=prefix, batching=Batching.from_settings(settings))
+        self.runtime = Runtime(settings, transport).start_dataflows(["chat"])
 
     def stop(self) -> None:
-        self.stop_event.set()
-        self.thread.join()
+        self.runtime.finish()
 
 
 def throughput(bootstrap: str, tmp: Path, lines: list[RawLine]) -> None:
@@ -94,10 +87,14 @@ def throughput(bootstrap: str, tmp: Path, lines: list[RawLine]) -> None:
     url = f"chdb://{tmp / 'wh'}"
     ref = connect(url, "embedded")
     migrate(ref)
-    ingest = EmbeddedIngest(url, "embedded", batch_rows=50_000, flush_interval_s=1.0).start()
+    settings = Settings(
+        clickhouse_url=url, clickhouse_database="embedded", sink_batch_rows=50_000, sink_flush_interval_s=1.0
+    )
+    ingest = Runtime.embedded(settings).start_dataflows(["chat"])
+    publish = ingest.publisher(topics.IRC_RAW, "bench").publish
     t0 = time.perf_counter()
     for i in range(0, n, 5000):
-        ingest.publish(lines[i : i + 5000])
+        publish(lines[i : i + 5000])
     assert ingest.finish().messages == n
     embedded_s = time.perf_counter() - t0
 
@@ -113,7 +110,7 @@ def throughput(bootstrap: str, tmp: Path, lines: list[RawLine]) -> None:
         [sys.executable, "-m", "streamscope.app.cli", "source", "replay", str(recording)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    flow = Flow(bootstrap, topic_name(topics.IRC_RAW, prefix), url, "kafka", tmp / "rec-tp", 1.0)
+    flow = Flow(bootstrap, prefix, url, "kafka", tmp / "rec-tp", 1.0)
     source_s = None
     while count(client) < n:
         if source_s is None and source.poll() is not None:
@@ -157,7 +154,7 @@ def latency(bootstrap: str, tmp: Path, lines: list[RawLine], seconds: int) -> No
     prefix = f"bench-latency-{uuid.uuid4().hex[:8]}."
     ensure_topics(bootstrap, topics.ALL, prefix=prefix)
     topic = topic_name(topics.IRC_RAW, prefix)
-    flow = Flow(bootstrap, topic, url, "latency", tmp / "rec-lat", Settings().sink_flush_interval_s)
+    flow = Flow(bootstrap, prefix, url, "latency", tmp / "rec-lat", Settings().sink_flush_interval_s)
     publisher = KafkaPublisher(bootstrap, topic, encode_line)
     todo = lines[: rate * seconds]
     stop = threading.Event()

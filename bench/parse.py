@@ -2,7 +2,7 @@
 
 Run: ``python bench/parse.py [--seconds 1.0]`` (needs the ``bench`` extra: chat-downloader==0.2.8).
 
-What is measured, per line of ``shared/data/irc/recorded/*.log`` (all lines, in file order):
+What is measured, per line of ``tests/data/irc/recorded/*.log`` (all lines, in file order):
 
 * ``streamscope parse``: :func:`streamscope.twitch.irc.parse` (tags unescaped, prefix, command,
   params) — the IRCv3 layer alone.
@@ -30,10 +30,10 @@ from typing import Any
 
 from streamscope.twitch.irc import decode, parse
 
-# ../shared/data/irc beside the checkout, unless STREAMSCOPE_IRC_DATA names another copy.
+# The repo's tests/data/irc, unless STREAMSCOPE_IRC_DATA names another copy.
 DATA = os.environ.get(
     "STREAMSCOPE_IRC_DATA",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "irc"),
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "irc"),
 )
 
 

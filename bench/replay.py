@@ -26,11 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from streamscope.app.runtime import EmbeddedIngest  # noqa: E402
+from streamscope import topics  # noqa: E402
+from streamscope.app.runtime import Runtime  # noqa: E402
+from streamscope.records import RawLine  # noqa: E402
+from streamscope.settings import Settings  # noqa: E402
 from streamscope.sinks.clickhouse import WarehouseWriter  # noqa: E402
 from streamscope.sources.replay import channel_of, sent_ts  # noqa: E402
-
-from streamscope.records import RawLine  # noqa: E402
 from streamscope.twitch.irc.rows import classify  # noqa: E402
 from streamscope.warehouse import connect, migrate  # noqa: E402
 
@@ -85,10 +86,14 @@ def main() -> None:
 
         client = connect(url, "e2e")
         migrate(client)
-        ingest = EmbeddedIngest(url, "e2e", batch_rows=50_000, flush_interval_s=1.0).start()
+        settings = Settings(
+            clickhouse_url=url, clickhouse_database="e2e", sink_batch_rows=50_000, sink_flush_interval_s=1.0
+        )
+        ingest = Runtime.embedded(settings).start_dataflows(["chat"])
+        publish = ingest.publisher(topics.IRC_RAW, "bench").publish
         t0 = time.perf_counter()
         for i in range(0, len(lines), 5000):
-            ingest.publish(lines[i : i + 5000])
+            publish(lines[i : i + 5000])
         counters = ingest.finish()
         e2e_s = time.perf_counter() - t0
         assert counters.messages == len(lines), counters

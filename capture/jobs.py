@@ -34,9 +34,8 @@ from pathlib import Path
 from streamscope.capture.job import ACTIVE, LINE_FORMATS, Job, recount
 from streamscope.capture.session import Progress, capture
 from streamscope.capture.urls import Target, resolve
-from streamscope.sinks.files import CAPTURE_FORMATS, EXTENSIONS
-
 from streamscope.settings import Settings
+from streamscope.sinks.files import CAPTURE_FORMATS, EXTENSIONS
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,10 @@ import asyncio
 from collections.abc import AsyncGenerator
 
 from streamscope.capture.urls import Target
-from streamscope.sinks.files import FileMessage, messages_from_lines
-from streamscope.sources.twitch_irc import TwitchIrcSource
-
 from streamscope.records import RawLine
 from streamscope.settings import Settings
+from streamscope.sinks.files import FileMessage, messages_from_lines
+from streamscope.sources.twitch_irc import TwitchIrcSource
 
 
 async def twitch_live(target: Target, settings: Settings) -> AsyncGenerator[list[FileMessage], None]:
@@ -37,6 +36,7 @@ async def twitch_live(target: Target, settings: Settings) -> AsyncGenerator[list
         [target.id],
         publish,
         url=settings.twitch_irc_url,
+        channels_per_connection=settings.irc_channels_per_connection,
         joins_per_window=settings.irc_joins_per_window,
         join_window_s=settings.irc_join_window_s,
         source_name="capture",

@@ -16,9 +16,8 @@ from streamscope.capture.live import twitch_live
 from streamscope.capture.urls import Kind, Target
 from streamscope.capture.vod import twitch_clip, twitch_vod
 from streamscope.capture.youtube import youtube
-from streamscope.sinks.files import FileMessage, open_writer
-
 from streamscope.settings import Settings
+from streamscope.sinks.files import FileMessage, open_writer
 
 Runner = Callable[[Target, Settings], AsyncGenerator[list[FileMessage], None]]
 """``(target, settings) -> batches of messages``; the batches end when the source has no more

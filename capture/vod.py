@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from datetime import datetime
 from typing import Any
 
 import httpx
+
 from streamscope.capture.urls import Target
+from streamscope.settings import Settings
 from streamscope.sinks.files import FileMessage
 from streamscope.sinks.files.schema import Author
-
-from streamscope.settings import Settings
+from streamscope.timeutil import iso_ms
 
 #: sha256 of the persisted queries (the hashes Twitch's web client registers).
 HASHES = {
@@ -71,11 +71,6 @@ def operation(name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def parse_time_ms(value: str) -> int:
-    """``2022-09-26T17:51:28.789Z`` (RFC 3339, any fraction) → Unix epoch milliseconds."""
-    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000 + 0.5)
-
-
 def comment_message(node: Mapping[str, Any], channel: str, channel_id: int | None) -> FileMessage:
     """A ``VideoComment`` node as a :class:`FileMessage` (a ``text_message``).
 
@@ -105,7 +100,7 @@ def comment_message(node: Mapping[str, Any], channel: str, channel_id: int | Non
     return FileMessage(
         message_id=str(node["id"]),
         message=text,
-        timestamp=parse_time_ms(node["createdAt"]),
+        timestamp=iso_ms(node["createdAt"]),
         message_type="text_message",
         channel=channel,
         channel_id=channel_id,

@@ -17,10 +17,9 @@ from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any
 
 from streamscope.capture.urls import Target
+from streamscope.settings import Settings
 from streamscope.sinks.files import FileMessage
 from streamscope.sinks.files.schema import Author
-
-from streamscope.settings import Settings
 
 ChatSource = Callable[[str], Iterable[Mapping[str, Any]]]
 """``url -> items``: what :func:`chat_downloader_items` is; tests pass recorded items instead."""

@@ -10,10 +10,14 @@ topics. ``split`` turns a batch into:
   ``streamscope.twitch.eventsub.rows.classify`` into the same tables as IRC;
 * dead letters (stage ``streams``) for every payload or stream item that cannot be used, with why.
 
-Chat rows and dead letters go to the chat :class:`~streamscope.sinks.clickhouse.ClickHouseSink`; samples and
-session rows to :class:`~streamscope.sinks.streams.StreamsSink`. Empty batches (idle ticks) still reach both
+Chat rows and dead letters go to the chat sink; samples and session rows to the streams sink
+(:class:`~streamscope.pipelines.context.FlowContext`). Empty batches (idle ticks) still reach both
 sinks, so time-based flushes happen when nothing arrives. A channel without state starts from the
-sessions stored before (:func:`load_open_sessions`), so a restart continues them.
+sessions stored before (:func:`load_open_sessions`, read when the first item arrives), so a restart
+continues them; with Bytewax recovery (Kafka) a channel's recovered state wins.
+
+:func:`graph` is the one graph over any transport; ``python -m bytewax.run
+streamscope.pipelines.streams:flow`` runs it on Kafka from the environment (:func:`flow`).
 """
 
 from __future__ import annotations
@@ -27,74 +31,52 @@ from typing import Any
 
 import bytewax.operators as op
 import orjson
-from bytewax.dataflow import Dataflow, Stream
-from bytewax.inputs import Source
-from bytewax.outputs import Sink
-from bytewax.testing import run_main
+from bytewax.dataflow import Dataflow
 from clickhouse_connect.driver.client import Client
-from streamscope.sinks.clickhouse import ClickHouseEpochSink, ClickHouseSink, FlushReport
-from streamscope.sinks.streams import StreamsBatch, StreamsEpochSink, StreamsSink
-from streamscope.sources.bus_input import BusInput
-from streamscope.sources.kafka_input import KafkaBatch, KafkaInput
 
 from streamscope import topics
-from streamscope.bus import Bus
-from streamscope.kafka import decode_event, topic_name
+from streamscope.pipelines.context import FlowContext
+from streamscope.pipelines.transport import KafkaTransport, Received
 from streamscope.records import RawEvent
-from streamscope.settings import Settings, get_settings
-from streamscope.twitch.helix import (
-    MAX_MS,
-    HelixPayloadError,
-    StreamSample,
-    check_id,
-    check_ms,
-    iso_ms,
-    parse_envelope,
-)
+from streamscope.settings import get_settings
+from streamscope.sinks.streams import StreamsBatch
+from streamscope.timeutil import MAX_MS, iso_ms
+from streamscope.twitch.eventsub.rows import classify as classify_eventsub
+from streamscope.twitch.helix import HelixPayloadError, StreamSample, check_id, check_ms, parse_envelope
 from streamscope.twitch.irc.rows import RowBatch
 from streamscope.twitch.sessions import (
     KEEP_CLOSED,
     Absent,
     ChannelState,
-    ChannelUpdate,
     Offline,
     Online,
     Session,
     SessionInput,
     StreamEvent,
+    TitleAndGame,
 )
-from streamscope.warehouse import connect
+from streamscope.warehouse.rows import DeadLetterRow, ViewerSampleRow
 
 log = logging.getLogger(__name__)
 
 STREAM_KINDS = frozenset({"stream.online", "stream.offline", "channel.update"})
 HELIX_KIND = "helix.streams"
-#: Kind prefix of a Kafka message that broke the topic contract (the rest is the reason).
-_UNDECODABLE = "undecodable: "
 
 ChatClassifier = Callable[[Sequence[RawEvent], dict[str, int]], RowBatch]
 
 
-def _eventsub_classifier() -> ChatClassifier | None:
-    """B2's EventSub chat mapping when installed (``streamscope.twitch.eventsub.rows.classify``)."""
-    try:
-        from streamscope.twitch.eventsub.rows import classify
-    except ImportError:
-        return None
-    return classify  # type: ignore[no-any-return]
-
-
 @dataclass(slots=True)
 class Split:
+    key: str = ""
     keyed: list[tuple[str, SessionInput]] = field(default_factory=list)
     samples: StreamsBatch = field(default_factory=lambda: StreamsBatch())
     chat: RowBatch = field(default_factory=RowBatch)
 
 
-def _dead(event: RawEvent, reason: str, raw: str | None = None) -> tuple[Any, ...]:
+def _dead(event: RawEvent, reason: str, raw: str | None = None) -> DeadLetterRow:
     # received_at is a Kafka record time (any producer can set it): the dead letter must store.
-    at = event.received_at if 0 <= event.received_at < MAX_MS else int(time.time() * 1000)
-    return (at, event.source, event.channel, "streams", reason[:500], raw or event.payload)
+    at = event.received_at if 0 <= event.received_at <= MAX_MS else int(time.time() * 1000)
+    return DeadLetterRow(at, event.source, event.channel, "streams", reason[:500], raw or event.payload)
 
 
 def decode_stream_event(event: RawEvent) -> StreamEvent:
@@ -134,7 +116,7 @@ def _stream_event(kind: str, ev: dict[str, Any], meta: dict[str, Any], received_
     title = ev.get("title")
     if not isinstance(title, str):
         raise ValueError("title missing")
-    return ChannelUpdate(
+    return TitleAndGame(
         uid, login, title, str(ev.get("category_id") or ""), str(ev.get("category_name") or ""), at
     )
 
@@ -142,22 +124,18 @@ def _stream_event(kind: str, ev: dict[str, Any], meta: dict[str, Any], received_
 class Splitter:
     """Batch of raw events → :class:`Split` (see the module contract). Thread-safe."""
 
-    def __init__(self, classify_chat: ChatClassifier | None = None) -> None:
-        self._classify = classify_chat if classify_chat is not None else _eventsub_classifier()
+    def __init__(self, classify_chat: ChatClassifier = classify_eventsub) -> None:
+        self._classify = classify_chat
         self.channel_ids: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, events: Sequence[RawEvent]) -> Split:
-        out = Split()
+    def __call__(self, batch: Received[RawEvent]) -> Split:
+        out = Split(batch.key)
+        out.chat.dead_letters.extend(batch.rejected)
         chat: list[RawEvent] = []
-        for event in events:
+        for event in batch.records:
             if event.kind == HELIX_KIND:
                 self._helix(event, out)
-            elif event.kind.startswith(_UNDECODABLE):
-                reason = event.kind[len(_UNDECODABLE) :]
-                out.chat.dead_letters.append(
-                    (event.received_at, "kafka", "", "decode", reason, event.payload)
-                )
             elif event.kind in STREAM_KINDS:
                 try:
                     item = decode_stream_event(event)
@@ -169,19 +147,13 @@ class Splitter:
             else:
                 chat.append(event)
         if chat:
-            if self._classify is None:
-                for event in chat:
-                    out.chat.dead_letters.append(
-                        _dead(event, f"{event.kind}: no EventSub chat mapping installed")
-                    )
-            else:
-                with self._lock:
-                    batch = self._classify(chat, self.channel_ids)
-                out.chat.messages.extend(batch.messages)
-                out.chat.events.extend(batch.events)
-                out.chat.dead_letters.extend(batch.dead_letters)
-                out.chat.channels.update(batch.channels)
-                out.chat.control += batch.control
+            with self._lock:
+                rows = self._classify(chat, self.channel_ids)
+            out.chat.messages.extend(rows.messages)
+            out.chat.events.extend(rows.events)
+            out.chat.dead_letters.extend(rows.dead_letters)
+            out.chat.channels.update(rows.channels)
+            out.chat.control += rows.control
         return out
 
     def _helix(self, event: RawEvent, out: Split) -> None:
@@ -194,8 +166,10 @@ class Splitter:
             out.chat.dead_letters.append(_dead(event, reason, raw))
         for s in poll.samples:
             out.samples.samples.append(
-                (s.channel_id, s.channel, s.sampled_at, s.viewers, s.stream_id, s.started_at, s.game_id,
-                 s.game, s.title, s.language, event.source)
+                ViewerSampleRow(
+                    s.channel_id, s.channel, s.sampled_at, s.viewers, s.stream_id, s.started_at, s.game_id,
+                    s.game, s.title, s.language, event.source,
+                )
             )  # fmt: skip
             out.samples.channels[s.channel_id] = s.channel
             out.keyed.append((s.channel, s))
@@ -212,17 +186,24 @@ def step_session(state: ChannelState | None, item: SessionInput) -> tuple[Channe
 
 
 class SeededSteps:
-    """:func:`step_session` starting a channel without state from ``seed`` (login → state), e.g.
-    :func:`load_open_sessions`: a restarted dataflow continues the sessions stored before it. A
-    channel whose state Bytewax recovery restored ignores the seed (the recovered state is newer)."""
+    """:func:`step_session` starting a channel without state from ``seed()`` (login → state, e.g.
+    :func:`load_open_sessions`, called once, with the first item): a restarted dataflow continues
+    the sessions stored before it. A channel whose state Bytewax recovery restored ignores the seed
+    (the recovered state is newer). Thread-safe."""
 
-    def __init__(self, seed: Mapping[str, ChannelState]) -> None:
-        self._seed = dict(seed)
+    def __init__(self, seed: Callable[[], Mapping[str, ChannelState]]) -> None:
+        self._load: Callable[[], Mapping[str, ChannelState]] | None = seed
+        self._seed: dict[str, ChannelState] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, state: ChannelState | None, item: SessionInput) -> tuple[ChannelState, StreamsBatch]:
         if state is None:
             login = item.channel if isinstance(item, StreamSample) else item.login
-            state = self._seed.pop(login, None)
+            with self._lock:
+                if self._load is not None:
+                    self._seed = dict(self._load())
+                    self._load = None
+                state = self._seed.pop(login, None)
         return step_session(state, item)
 
 
@@ -260,154 +241,38 @@ def load_open_sessions(client: Client, *, closed_within_s: float | None = 86400.
     return {login: ChannelState.resume(found, versions[login]) for login, found in by_login.items()}
 
 
-def build_flow(
-    sources: Sequence[Source[list[RawEvent]]],
-    chat_sink: Sink[RowBatch],
-    streams_sink: Sink[StreamsBatch],
-    *,
-    splitter: Splitter | None = None,
-    flow_id: str = "streams",
-    seed: Mapping[str, ChannelState] | None = None,
-) -> Dataflow:
-    """The streams dataflow from streamscope.sources of raw-event batches (merged) to the two sinks; channels
-    start from ``seed`` (see :class:`SeededSteps`)."""
-    flow = Dataflow(flow_id)
-    inputs = [op.input(f"raw_events_{i}", flow, src) for i, src in enumerate(sources)]
-    raw = inputs[0] if len(inputs) == 1 else op.merge("raw_events", *inputs)
-    chat, rows = _split_and_step(raw, splitter or Splitter(), seed)
-    op.output("chat_warehouse", chat, chat_sink)
-    op.output("streams_warehouse", rows, streams_sink)
-    return flow
-
-
-def _split_and_step(
-    raw: Stream[list[RawEvent]], splitter: Splitter, seed: Mapping[str, ChannelState] | None = None
-) -> tuple[Stream[RowBatch], Stream[StreamsBatch]]:
-    split = op.map("split", raw, splitter)
-    keyed = op.flat_map("by_channel", split, lambda s: s.keyed)
-    sessions = op.stateful_map("sessions", keyed, SeededSteps(seed) if seed else step_session)
-    session_rows = op.map("session_rows", sessions, lambda kv: kv[1])
-    sample_rows = op.map("sample_rows", split, lambda s: s.samples)
-    return op.map("chat_rows", split, lambda s: s.chat), op.merge("streams_rows", sample_rows, session_rows)
-
-
-def decode_batch(item: KafkaBatch) -> list[RawEvent]:
-    """A Kafka batch of EventSub frames or Helix envelopes as raw events; a message that breaks the
-    topic contract becomes an event of kind ``""``, which the splitter dead-letters with the reason."""
-    key, messages = item
-    default_kind = HELIX_KIND if topics.HELIX_STREAMS.name in key else ""
-    out: list[RawEvent] = []
-    for m in messages:
-        ts = m.timestamp()[1]
+def _seed_from(ctx: FlowContext) -> Callable[[], dict[str, ChannelState]]:
+    def seed() -> dict[str, ChannelState]:
+        client = ctx.warehouse()
         try:
-            out.append(decode_event(m.key(), m.value(), ts, m.headers(), default_kind))
-        except ValueError as exc:
-            raw = (m.value() or b"").decode("utf-8", "backslashreplace")
-            reason = f"{exc} (Kafka partition {key}, offset {m.offset()})"
-            out.append(RawEvent("", _UNDECODABLE + reason, raw, max(ts, 0), "kafka"))
-    return out
-
-
-def kafka_flow(
-    brokers: str,
-    topic_names: Sequence[str],
-    client_factory: Callable[[], Client],
-    *,
-    batch_rows: int = 5000,
-    flush_interval_s: float = 1.0,
-    stop: threading.Event | None = None,
-    on_flush: Callable[[FlushReport], None] | None = None,
-    on_streams_flush: Callable[[int, int], None] | None = None,
-    flow_id: str = "streams",
-    seed: Mapping[str, ChannelState] | None = None,
-) -> Dataflow:
-    """The streams dataflow reading the Helix and EventSub topics from Kafka (distributed mode).
-
-    Run it with Bytewax recovery: the per-channel session state is snapshotted with the input
-    positions, and both sinks flush at every snapshot, so a crash re-reads at most the last
-    snapshot interval and the re-inserted rows are deduplicated by the tables' keys. ``seed``
-    (:func:`load_open_sessions`) starts the channels the recovery store has no state for, e.g. with
-    a fresh store, from the sessions already stored.
-    """
-    flow = Dataflow(flow_id)
-    inputs = [
-        op.input(
-            f"kafka_{i}",
-            flow,
-            KafkaInput(brokers, t, batch_size=min(batch_rows, 5000), tick_s=flush_interval_s / 2, stop=stop),
-        )
-        for i, t in enumerate(topic_names)
-    ]
-    raw = op.map("decode", inputs[0] if len(inputs) == 1 else op.merge("kafka_raw", *inputs), decode_batch)
-    chat, rows = _split_and_step(raw, Splitter(), seed)
-    chat_sink = ClickHouseEpochSink(
-        client_factory, batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_flush
-    )
-    streams_sink = StreamsEpochSink(
-        client_factory, batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_streams_flush
-    )
-    op.output("chat_warehouse", op.map("chat_keyed", chat, lambda b: ("streams", b)), chat_sink)
-    op.output("streams_warehouse", op.map("rows_keyed", rows, lambda b: ("streams", b)), streams_sink)
-    return flow
-
-
-def flow(
-    settings: Settings | None = None,
-    *,
-    stop: threading.Event | None = None,
-    on_flush: Callable[[FlushReport], None] | None = None,
-    on_streams_flush: Callable[[int, int], None] | None = None,
-) -> Dataflow:
-    """The Kafka streams dataflow from settings (``python -m bytewax.run
-    streamscope.pipelines.streams:flow``)."""
-    settings = settings or get_settings()
-    if not settings.kafka_brokers:
-        raise ValueError("set STREAMSCOPE_KAFKA_BROKERS: the streams dataflow reads its events from Kafka")
-    url, database = settings.clickhouse_url, settings.clickhouse_database
-    names = [topic_name(t, settings.kafka_topic_prefix) for t in (topics.HELIX_STREAMS, topics.EVENTSUB_RAW)]
-    return kafka_flow(
-        settings.kafka_brokers,
-        names,
-        lambda: connect(url, database),
-        batch_rows=settings.sink_batch_rows,
-        flush_interval_s=settings.sink_flush_interval_s,
-        stop=stop,
-        on_flush=on_flush,
-        on_streams_flush=on_streams_flush,
-        # Open sessions from the warehouse; a recovery store's own state wins where it has one.
-        seed=load_open_sessions(connect(url, database)),
-    )
-
-
-def run(
-    bus: Bus[RawEvent],
-    client_factory: Callable[[], Client],
-    *,
-    topic_names: Sequence[str] = (topics.HELIX_STREAMS.name, topics.EVENTSUB_RAW.name),
-    batch_rows: int = 5000,
-    flush_interval_s: float = 1.0,
-    on_flush: Callable[[FlushReport], None] | None = None,
-    on_streams_flush: Callable[[int, int], None] | None = None,
-    seed: Mapping[str, ChannelState] | None = None,
-) -> None:
-    """Run the streams dataflow in this thread until every topic is closed and drained.
-
-    The channels start from ``seed``, by default :func:`load_open_sessions` of the warehouse: the
-    in-process bus keeps nothing across restarts, so the stored sessions are the state to resume.
-    """
-    if seed is None:
-        client = client_factory()
-        try:
-            seed = load_open_sessions(client)
+            return load_open_sessions(client)
         finally:
             client.close()
-    sources = [
-        BusInput(bus, t, batch_size=min(batch_rows, 5000), tick_s=flush_interval_s / 2) for t in topic_names
-    ]
-    chat_sink = ClickHouseSink(
-        client_factory, batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_flush
-    )
-    streams_sink = StreamsSink(
-        client_factory, batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_streams_flush
-    )
-    run_main(build_flow(sources, chat_sink, streams_sink, seed=seed))
+
+    return seed
+
+
+def graph(ctx: FlowContext, seed: Callable[[], Mapping[str, ChannelState]] | None = None) -> Dataflow:
+    """The streams dataflow: Helix answers and EventSub frames from ``ctx.transport`` into
+    viewer_samples, streams (sessions) and the chat tables (see the module docstring). Channels
+    without state start from ``seed()`` (default: :func:`load_open_sessions` of the warehouse)."""
+    flow = Dataflow("streams")
+    helix = ctx.transport.inbound(flow, "helix", topics.HELIX_STREAMS)
+    eventsub = ctx.transport.inbound(flow, "eventsub", topics.EVENTSUB_RAW)
+    split = op.map("split", op.merge("raw_events", helix, eventsub), Splitter())
+    keyed = op.flat_map("by_channel", split, lambda s: s.keyed)
+    sessions = op.stateful_map("sessions", keyed, SeededSteps(seed or _seed_from(ctx)))
+    session_rows = op.map("session_rows", sessions, lambda kv: ("sessions", kv[1]))
+    sample_rows = op.map("sample_rows", split, lambda s: (s.key, s.samples))
+    chat = op.map("chat_rows", split, lambda s: (s.key, s.chat))
+    op.output("chat_warehouse", chat, ctx.chat_sink())
+    op.output("streams_warehouse", op.merge("streams_rows", sample_rows, session_rows), ctx.streams_sink())
+    return flow
+
+
+def flow() -> Dataflow:
+    """The streams dataflow on Kafka from the environment's settings: the entry point of
+    ``python -m bytewax.run streamscope.pipelines.streams:flow`` (see
+    :func:`streamscope.pipelines.chat.flow`)."""
+    settings = get_settings()
+    return graph(FlowContext.from_settings(settings, KafkaTransport.from_settings(settings)))

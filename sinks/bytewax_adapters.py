@@ -3,9 +3,7 @@
 A writer is anything with ``add(batch)``, ``flush()`` and ``close()`` (:class:`streamscope.sinks.clickhouse.
 WarehouseWriter`, :class:`streamscope.sinks.streams.StreamsWriter`), built by a factory once per partition.
 
-* :class:`WriterSink` (embedded mode): a dynamic sink, one writer per worker. Writers flush on size
-  or interval and in ``close``.
-* :class:`EpochWriterSink` (recoverable dataflows): items are ``(key, batch)``, routed to
+:class:`EpochWriterSink` (every dataflow, embedded or recoverable): items are ``(key, batch)``, routed to
   ``partitions`` writers by a stable hash of the key (so one Kafka partition's rows stay on one
   writer, in order). Writers also flush in ``snapshot()``, which Bytewax calls at the end of every
   epoch before it records the epoch's input positions: a committed epoch never has rows waiting in
@@ -19,7 +17,7 @@ import zlib
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
-from bytewax.outputs import DynamicSink, FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition
+from bytewax.outputs import FixedPartitionedSink, StatefulSinkPartition
 
 B = TypeVar("B")
 B_contra = TypeVar("B_contra", contravariant=True)
@@ -44,27 +42,12 @@ class _Writes(Generic[B]):
         self._writer.close()
 
 
-class _Partition(_Writes[B], StatelessSinkPartition[B]):
-    def __init__(self, writer: Writer[B]) -> None:
-        self._writer = writer
-
-
 class _EpochPartition(_Writes[B], StatefulSinkPartition[B, None]):
     def __init__(self, writer: Writer[B]) -> None:
         self._writer = writer
 
     def snapshot(self) -> None:
         self._writer.flush()
-
-
-class WriterSink(DynamicSink[B]):
-    """One writer per worker, made by ``make_writer`` (see the module docstring)."""
-
-    def __init__(self, make_writer: Callable[[], Writer[B]]) -> None:
-        self._make = make_writer
-
-    def build(self, step_id: str, worker_index: int, worker_count: int) -> _Partition[B]:
-        return _Partition(self._make())
 
 
 class EpochWriterSink(FixedPartitionedSink[B, None]):

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
-from streamscope.sinks.bytewax_adapters import EpochWriterSink, WriterSink
-from streamscope.sinks.isolate import insert_rows, retry_unreachable
 
 from streamscope import metrics
+from streamscope.sinks.bytewax_adapters import EpochWriterSink
+from streamscope.sinks.isolate import insert_rows, retry_unreachable
 from streamscope.twitch.irc.rows import (
     DEAD_LETTER_COLUMNS,
     EVENT_COLUMNS,
@@ -36,10 +36,10 @@ from streamscope.twitch.irc.rows import (
     RowBatch,
     rebuild_message_line,
 )
+from streamscope.warehouse.rows import CHANNEL_COLUMNS, ChannelRow
 
 log = logging.getLogger(__name__)
 
-_CHANNEL_COLUMNS = ("channel_id", "login", "first_seen", "last_seen")
 _MSG_CHANNEL = MESSAGE_COLUMNS.index("channel_id")
 _MSG_SENT = MESSAGE_COLUMNS.index("sent_at")
 _DEAD_STAGE = DEAD_LETTER_COLUMNS.index("stage")
@@ -54,6 +54,9 @@ class FlushReport:
     dead_letters: int = 0
     control: int = 0
     lines: int = 0
+    #: Written by the streams writer: viewer samples and stream-session rows.
+    samples: int = 0
+    sessions: int = 0
 
     def add(self, other: FlushReport) -> None:
         """Accumulate ``other`` into these totals."""
@@ -62,6 +65,8 @@ class FlushReport:
         self.dead_letters += other.dead_letters
         self.control += other.control
         self.lines += other.lines
+        self.samples += other.samples
+        self.sessions += other.sessions
 
 
 @dataclass(slots=True)
@@ -200,9 +205,13 @@ class WarehouseWriter:
             elif ts > span[1]:
                 span[1] = ts
         now_ms = int(time.time() * 1000)
-        rows = [(cid, login, *seen.get(cid, (now_ms, now_ms))) for cid, login in buf.channels.items() if cid]
+        rows = [
+            ChannelRow(cid, login, *seen.get(cid, (now_ms, now_ms)))
+            for cid, login in buf.channels.items()
+            if cid
+        ]
         if rows:
-            self._retrying(lambda: self._client.insert("channels", rows, column_names=_CHANNEL_COLUMNS))
+            self._retrying(lambda: self._client.insert("channels", rows, column_names=CHANNEL_COLUMNS))
 
     def _insert(
         self,
@@ -267,20 +276,6 @@ def _background_writers(
         on_flush=on_flush,
         background=True,
     )
-
-
-class ClickHouseSink(WriterSink[RowBatch]):
-    """Bytewax adapter: one background :class:`WarehouseWriter` per worker, from ``client_factory``."""
-
-    def __init__(
-        self,
-        client_factory: Callable[[], Client],
-        *,
-        batch_rows: int = 5000,
-        flush_interval_s: float = 1.0,
-        on_flush: Callable[[FlushReport], None] | None = None,
-    ) -> None:
-        super().__init__(_background_writers(client_factory, batch_rows, flush_interval_s, on_flush))
 
 
 class ClickHouseEpochSink(EpochWriterSink[RowBatch]):

@@ -23,28 +23,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
-from streamscope.sinks.bytewax_adapters import EpochWriterSink, WriterSink
-from streamscope.sinks.isolate import insert_rows, retry_unreachable
 
 from streamscope import metrics
+from streamscope.sinks.bytewax_adapters import EpochWriterSink
+from streamscope.sinks.isolate import insert_rows, retry_unreachable
 from streamscope.twitch.irc.rows import DEAD_LETTER_COLUMNS
-from streamscope.twitch.sessions import STREAM_COLUMNS
+from streamscope.warehouse.rows import (
+    CHANNEL_COLUMNS,
+    SAMPLE_COLUMNS,
+    STREAM_COLUMNS,
+    ChannelRow,
+    StreamRow,
+    ViewerSampleRow,
+)
 
 log = logging.getLogger(__name__)
-
-SAMPLE_COLUMNS = (
-    "channel_id", "channel", "sampled_at", "viewers", "stream_id", "started_at", "game_id", "game",
-    "title", "language", "source",
-)  # fmt: skip
-_CHANNEL_COLUMNS = ("channel_id", "login", "first_seen", "last_seen")
 
 
 @dataclass(slots=True)
 class StreamsBatch:
-    """Rows in the column orders above; ``channels`` maps channel id -> login seen."""
+    """Rows to write; ``channels`` maps channel id -> login seen."""
 
-    samples: list[tuple[Any, ...]] = field(default_factory=list)
-    sessions: list[tuple[Any, ...]] = field(default_factory=list)
+    samples: list[ViewerSampleRow] = field(default_factory=list)
+    sessions: list[StreamRow] = field(default_factory=list)
     channels: dict[int, str] = field(default_factory=dict)
 
 
@@ -65,19 +66,19 @@ class StreamsWriter:
         self._interval = flush_interval_s
         self._on_flush = on_flush
         self._max_backoff = max_backoff_s
-        self._samples: list[tuple[Any, ...]] = []
-        self._sessions: dict[tuple[int, str], tuple[Any, ...]] = {}
+        self._samples: list[ViewerSampleRow] = []
+        self._sessions: dict[tuple[int, str], StreamRow] = {}
         self._channels: dict[int, tuple[str, int, int]] = {}
         self._oldest: float | None = None
 
     def add(self, batch: StreamsBatch) -> None:
         self._samples.extend(batch.samples)
         for row in batch.sessions:
-            key = (row[0], row[2])
+            key = (row.channel_id, row.stream_id)
             old = self._sessions.get(key)
-            if old is None or row[-1] >= old[-1]:
+            if old is None or row.version >= old.version:
                 self._sessions[key] = row
-        seen_at = max((r[2] for r in batch.samples), default=int(time.time() * 1000))
+        seen_at = max((r.sampled_at for r in batch.samples), default=int(time.time() * 1000))
         for cid, login in batch.channels.items():
             first = self._channels.get(cid, (login, seen_at, seen_at))[1]
             self._channels[cid] = (login, min(first, seen_at), seen_at)
@@ -91,11 +92,13 @@ class StreamsWriter:
     def flush(self) -> tuple[int, int]:
         """Insert everything buffered; (samples, session rows) stored. Refused rows are dead-lettered."""
         samples, sessions = self._samples, list(self._sessions.values())
-        channels = [(cid, login, first, last) for cid, (login, first, last) in self._channels.items()]
+        channels = [
+            ChannelRow(cid, login, first, last) for cid, (login, first, last) in self._channels.items()
+        ]
         rejected: list[tuple[Any, ...]] = []
         stored = self._insert("viewer_samples", SAMPLE_COLUMNS, samples, rejected)
         stored_sessions = self._insert("streams", STREAM_COLUMNS, sessions, rejected)
-        self._insert("channels", _CHANNEL_COLUMNS, channels, rejected)
+        self._insert("channels", CHANNEL_COLUMNS, channels, rejected)
         if rejected:
             log.warning(
                 "%d row(s) refused by the warehouse, dead-lettered: %s", len(rejected), rejected[0][4]
@@ -112,10 +115,14 @@ class StreamsWriter:
         return stored, stored_sessions
 
     def _insert(
-        self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], rejected: list[tuple[Any, ...]]
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        rejected: list[tuple[Any, ...]],
     ) -> int:
         return insert_rows(
-            self._client, table, columns, rows,
+            self._client, table, columns, list(rows),
             lambda row, exc: rejected.append(refused_row(table, columns, row, exc)), self._max_backoff,
         )  # fmt: skip
 
@@ -151,20 +158,6 @@ def _writers(
     return lambda: StreamsWriter(
         client_factory(), batch_rows=batch_rows, flush_interval_s=flush_interval_s, on_flush=on_flush
     )
-
-
-class StreamsSink(WriterSink[StreamsBatch]):
-    """Bytewax adapter: one :class:`StreamsWriter` per worker, built from ``client_factory``."""
-
-    def __init__(
-        self,
-        client_factory: Callable[[], Client],
-        *,
-        batch_rows: int = 5000,
-        flush_interval_s: float = 1.0,
-        on_flush: Callable[[int, int], None] | None = None,
-    ) -> None:
-        super().__init__(_writers(client_factory, batch_rows, flush_interval_s, on_flush))
 
 
 class StreamsEpochSink(EpochWriterSink[StreamsBatch]):

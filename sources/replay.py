@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from streamscope.sources.twitch_irc.lines import channel_of
-
 from streamscope.records import RawLine
+from streamscope.sources.twitch_irc.lines import channel_of
 
 __all__ = ["ReplayProgress", "channel_of", "read_lines", "replay", "sent_ts"]
 

@@ -1,7 +1,10 @@
 """Settings in one place: environment variables with the ``STREAMSCOPE_`` prefix.
 
-Nothing reads the environment at import time; call :func:`get_settings` (cached) and, in tests,
-``get_settings.cache_clear()`` after changing the environment.
+Nothing reads the environment at import time. Only the process's entry points call
+:func:`get_settings` (cached): the CLI (``streamscope.app.cli``, flags applied on top) and the
+``flow()`` functions ``python -m bytewax.run`` imports. Everything below them takes a
+:class:`Settings`, or the values it needs, as an argument. In tests, ``get_settings.cache_clear()``
+after changing the environment, or build ``Settings(...)`` directly.
 """
 
 from __future__ import annotations

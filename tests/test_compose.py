@@ -30,9 +30,9 @@ from urllib.parse import urlsplit
 import pytest
 import typer.main
 import yaml
-from streamscope.app.cli import app
 from typer.testing import CliRunner
 
+from streamscope.app.cli import app
 from streamscope.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -383,7 +383,8 @@ def test_the_image_installs_every_package_and_runs_streamscope_as_a_user() -> No
         ln.strip() for ln in DOCKERFILE.read_text().splitlines() if ln.strip() and not ln.startswith("#")
     ]
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = {p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
+    # Every folder that package-dir maps into the streamscope namespace (the layers).
+    packages = set(pyproject["tool"]["setuptools"]["package-dir"].values())
     copied: set[str] = set()
     for ln in lines:
         if ln.startswith("COPY ") and "--from=" not in ln:

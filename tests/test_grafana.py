@@ -32,11 +32,12 @@ from typing import Any
 import pytest
 import yaml
 from clickhouse_connect.driver.client import Client
+
 from streamscope.pipelines.chat import ParseEnrich
+from streamscope.pipelines.transport import Received
+from streamscope.records import RawLine
 from streamscope.sinks.clickhouse import WarehouseWriter
 from streamscope.sources.replay import read_lines
-
-from streamscope.records import RawLine
 from tests.data import FIXTURES, XQCOW
 
 GRAFANA = Path(__file__).resolve().parents[1] / "grafana"
@@ -283,9 +284,9 @@ def loaded(warehouse: Client) -> Loaded:
     step = ParseEnrich()  # the chat dataflow's own parse/enrich step
     writer = WarehouseWriter(warehouse, batch_rows=1_000_000, flush_interval_s=3600)
     for delivery in (raw, raw):  # delivered twice: every panel must count each line once
-        writer.add(step(delivery))
+        writer.add(step(Received("replay", delivery))[1])
         writer.flush()
-    writer.add(step(poison))
+    writer.add(step(Received("replay", poison))[1])
     report = writer.flush()
     assert report.dead_letters == len(poison) > 0
     channels = sorted({r[0] for r in warehouse.query("SELECT DISTINCT login FROM channels").result_rows})

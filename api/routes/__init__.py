@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+
 from streamscope.api.routes import channels, chat_v10, downloads, export, health, streams
 
 ROUTERS: tuple[APIRouter, ...] = (

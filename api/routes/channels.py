@@ -1,4 +1,6 @@
-"""``/v1/channels``: the channels captured, and each channel's messages and events.
+"""``/v1/channels``: the channels captured, and each channel's messages and events (HTTP over the
+readers :mod:`streamscope.query.channels`, :mod:`~streamscope.query.messages` and
+:mod:`~streamscope.query.events`).
 
 ``{channel}`` is a numeric Twitch id (all digits) or a login, resolved through the ``channels``
 table; an unknown channel is a 404. ``user`` filters likewise take an id (all digits) or a login.
@@ -11,32 +13,17 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
-from streamscope.api import cursor as cursors
-from streamscope.api import event_query, message_query
-from streamscope.api.channels_lookup import resolve
+
 from streamscope.api.deps import WarehouseDep
-from streamscope.api.errors import bad_parameter
-from streamscope.api.params import time_range
+from streamscope.query import cursor as cursors
+from streamscope.query import events as event_reader
+from streamscope.query import messages as message_reader
+from streamscope.query.channels import list_channels as channel_summaries
+from streamscope.query.channels import resolve
+from streamscope.query.errors import BadParameter
+from streamscope.query.params import time_range, user_filter
 
 router = APIRouter(prefix="/v1/channels", tags=["channels"])
-
-# Message counts use FINAL over all of chat_messages: exact, but it reads every row's key
-# columns (~1 s per 100M rows). Good enough for a list page; a per-channel counter table fed by
-# the pipeline is the fix when it shows up in latency.
-_CHANNELS_SQL = """
-SELECT c.channel_id, c.current_login, c.first_ms, c.last_ms, ifNull(m.messages, 0)
-FROM (
-    SELECT channel_id, argMax(login, last_seen) AS current_login,
-           toUnixTimestamp64Milli(min(first_seen)) AS first_ms,
-           toUnixTimestamp64Milli(max(last_seen)) AS last_ms
-    FROM channels GROUP BY channel_id
-) AS c
-LEFT JOIN (
-    SELECT channel_id, count() AS messages FROM chat_messages FINAL GROUP BY channel_id
-) AS m ON m.channel_id = c.channel_id
-ORDER BY c.current_login, c.channel_id
-SETTINGS join_use_nulls = 1
-"""
 
 
 class ChannelInfo(BaseModel):
@@ -87,20 +74,6 @@ CursorParam = Annotated[
 ]
 
 
-def _user(value: str | None) -> tuple[int | None, str | None]:
-    """``user`` -> (user_id, None) for digits, (None, login) otherwise; empty is a 400."""
-    if value is None:
-        return None, None
-    v = value.strip().lstrip("@")
-    if not v:
-        raise bad_parameter("user", "must be a login or a numeric user id")
-    if v.isdigit():
-        if int(v) >= 2**64:
-            raise bad_parameter("user", "user id out of range")
-        return int(v), None
-    return None, v.lower()
-
-
 def _json(body: dict[str, Any]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
@@ -108,15 +81,7 @@ def _json(body: dict[str, Any]) -> Response:
 @router.get("", response_model=ChannelList, summary="Channels captured")
 def list_channels(warehouse: WarehouseDep) -> Response:
     """Every channel anything was captured from, by login, with its message count."""
-    rows = warehouse.rows(_CHANNELS_SQL)
-    return _json(
-        {
-            "channels": [
-                {"id": int(r[0]), "login": r[1], "first_seen": r[2], "last_seen": r[3], "messages": int(r[4])}
-                for r in rows
-            ]
-        }
-    )
+    return _json({"channels": [c._asdict() for c in channel_summaries(warehouse)]})
 
 
 @router.get(
@@ -146,15 +111,15 @@ def channel_messages(
 ) -> Response:
     """Messages oldest first, filtered, keyset-paginated; each with its moderation marks."""
     start_ms, end_ms = time_range(start, end)
-    user_id, user_login = _user(user)
-    position = cursors.decode(message_query.CURSOR_SCOPE, cursor) if cursor is not None else None
+    who = user_filter(user)
+    position = cursors.decode(message_reader.CURSOR_SCOPE, cursor) if cursor is not None else None
     if q is not None and not q.strip():
-        raise bad_parameter("q", "must contain something other than spaces")
+        raise BadParameter("q", "must contain something other than spaces")
     found = resolve(warehouse, channel)
-    page = message_query.fetch_page(
+    page = message_reader.fetch_page(
         warehouse,
-        message_query.MessageQuery(
-            found.id, start_ms, end_ms, position, user_id, user_login, q.strip() if q else None
+        message_reader.MessageQuery(
+            found.id, start_ms, end_ms, position, who.user_id, who.user_login, q.strip() if q else None
         ),
         limit,
     )
@@ -190,13 +155,13 @@ def channel_events(
 ) -> Response:
     """Events oldest first, filtered, keyset-paginated by (at, event id)."""
     start_ms, end_ms = time_range(start, end)
-    user_id, user_login = _user(user)
-    position = cursors.decode(event_query.CURSOR_SCOPE, cursor) if cursor is not None else None
-    kinds = event_query.parse_kinds(warehouse, kind)
+    who = user_filter(user)
+    position = cursors.decode(event_reader.CURSOR_SCOPE, cursor) if cursor is not None else None
+    kinds = event_reader.parse_kinds(warehouse, kind)
     found = resolve(warehouse, channel)
-    events, next_cursor = event_query.fetch_events(
+    page = event_reader.fetch_events(
         warehouse,
-        event_query.EventQuery(found.id, start_ms, end_ms, position, kinds, user_id, user_login),
+        event_reader.EventQuery(found.id, start_ms, end_ms, position, kinds, who.user_id, who.user_login),
         limit,
     )
-    return _json({"cursor": next_cursor, "events": events})
+    return _json({"cursor": page.cursor, "events": page.events})

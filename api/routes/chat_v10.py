@@ -1,7 +1,8 @@
 """``GET /v1.0/{broadcaster_id}/chat``: the seed "Twitch Chat Ingestor" contract, kept exactly.
 
 Each item carries the full message object serialised as a JSON *string* (``message``), as the seed
-did; ``/v1/channels/{channel}/messages`` returns the same objects unserialised.
+did; ``/v1/channels/{channel}/messages`` returns the same objects unserialised (both from
+:mod:`streamscope.query.messages`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
-from streamscope.api import cursor as cursors
-from streamscope.api.channels_lookup import by_id
+
 from streamscope.api.deps import WarehouseDep
-from streamscope.api.message_query import CURSOR_SCOPE, MessageQuery, fetch_page
-from streamscope.api.params import time_range
+from streamscope.query import cursor as cursors
+from streamscope.query.channels import by_id
+from streamscope.query.messages import CURSOR_SCOPE, MessageQuery, fetch_page
+from streamscope.query.params import time_range
 
 router = APIRouter(tags=["chat (v1.0)"])
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
+
 from streamscope.api.errors import ApiError, bad_parameter
 from streamscope.capture import SUPPORTED, Job, JobError, JobManager, UnsupportedUrl, job_json
 from streamscope.capture.job import whole_lines

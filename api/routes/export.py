@@ -3,35 +3,34 @@
 The file holds the channel's chat messages and (unless ``events=false``) its user-visible events —
 subs, resubs, gifts, raids, announcements, timeouts, bans, clears, deletions — in time order, each
 exactly as a live capture of its raw line would write it. The body is streamed block by block from
-ClickHouse (:class:`streamscope.sinks.files.archive.ArchiveExport`, the same code path as ``streamscope
-export``), so memory stays flat whatever the size. Parameters are checked before the first byte is
+ClickHouse (:class:`streamscope.query.archive.ArchiveExport` over
+:func:`streamscope.query.archive_query.archive_query`, the same code path as ``streamscope export``),
+so memory stays flat whatever the size. Parameters are checked before the first byte is
 sent: a bad format, time or user is a 400, an unknown channel a 404, all with the ``{"error": ...}``
 shape.
 
 With embedded chDB the export opens a client handle of its own (chDB allows any number of handles
 on the process's one engine), so other requests go on while a file streams to a slow reader; with a
-ClickHouse server the shared client is held for the whole stream (other requests wait).
+ClickHouse server the shared client is held for the whole stream (other requests wait); see
+:meth:`streamscope.warehouse.shared.Warehouse.stream_client`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
-from clickhouse_connect.driver.client import Client
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
-from streamscope.api.channels_lookup import resolve
-from streamscope.api.deps import Warehouse, WarehouseDep
-from streamscope.api.errors import bad_parameter
-from streamscope.api.params import time_range
-from streamscope.api.routes.channels import ChannelParam, EndParam, StartParam, UserParam, _user
-from streamscope.sinks.files import CONTENT_TYPES, EXTENSIONS, FORMATS
-from streamscope.sinks.files.archive import ArchiveExport, ArchiveQuery
 
-from streamscope.warehouse import connect
+from streamscope.api.deps import WarehouseDep
+from streamscope.api.errors import bad_parameter
+from streamscope.api.routes.channels import ChannelParam, EndParam, StartParam, UserParam
+from streamscope.query.archive import ArchiveExport
+from streamscope.query.archive_query import ArchiveQuery, archive_query
+from streamscope.sinks.files import CONTENT_TYPES, EXTENSIONS, FORMATS
+from streamscope.warehouse.shared import Warehouse
 
 router = APIRouter(prefix="/v1/channels", tags=["export"])
 
@@ -65,24 +64,8 @@ def export_filename(channel: str, fmt: str, start_ms: int | None, end_ms: int | 
     return f"{channel}_{file_stamp(start_ms, 'begin')}_{file_stamp(end_ms, 'latest')}{EXTENSIONS[fmt]}"
 
 
-@contextmanager
-def export_client(warehouse: Warehouse) -> Iterator[Client]:
-    """The client an export streams on: a handle of its own for chDB, else the shared one, held."""
-    shared = warehouse.client
-    path = getattr(shared, "path", None)  # only clickhouse-connect's chDB client has a path
-    if shared.uri.startswith("chdb://") and isinstance(path, str):
-        own = connect(f"chdb://{path}", shared.database, create=False)
-        try:
-            yield own
-        finally:
-            own.close()
-    else:
-        with warehouse.exclusive() as client:
-            yield client
-
-
 def _stream(warehouse: Warehouse, query: ArchiveQuery, fmt: str, events: bool) -> Iterator[bytes]:
-    with export_client(warehouse) as client:
+    with warehouse.stream_client() as client:
         yield from ArchiveExport(client, query, fmt, events=events).chunks()
 
 
@@ -118,11 +101,8 @@ def export_channel(
     `<channel>_<start>_<end>.<ext>`."""
     if format not in FORMATS:
         raise bad_parameter("format", f"{format[:40]!r} is not a format; use one of {', '.join(FORMATS)}")
-    start_ms, end_ms = time_range(start, end)
-    user_id, user_login = _user(user)
-    found = resolve(warehouse, channel)
-    query = ArchiveQuery(found.id, found.login, start_ms, end_ms, user_id, user_login)
-    filename = export_filename(found.login, format, start_ms, end_ms)
+    query = archive_query(warehouse, channel, start, end, user)
+    filename = export_filename(query.channel, format, query.start_ms, query.end_ms)
     return StreamingResponse(
         _stream(warehouse, query, format, events),
         media_type=CONTENT_TYPES[format],

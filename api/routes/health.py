@@ -7,6 +7,7 @@ import logging
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
 from streamscope.api.deps import WarehouseDep
 from streamscope.api.errors import error_response
 from streamscope.api.metrics import REGISTRY

@@ -8,22 +8,26 @@ events over EventSub (user token) and publishes every notification frame to ``tw
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import typer
-from streamscope.app.cli.common import CliError, guard, log, out, settings_from
+
+from streamscope import topics
+from streamscope.app.captures import CaptureLoop, SourceCapture
+from streamscope.app.cli.common import CliError, guard, log, out
 from streamscope.app.cli.distributed import (
     Kafka,
     MetricsPort,
-    event_publisher,
-    finish_publisher,
-    kafka_settings,
-    run_capture,
+    delivered,
+    finish_publishers,
+    kafka_runtime,
     serve_metrics_port,
     source_app,
 )
-
-from streamscope import topics
+from streamscope.sources.eventsub import EventSubSource
+from streamscope.sources.helix.poller import HelixStreamsPoller
+from streamscope.twitch.logins import normalize_logins
 
 Channels = Annotated[list[str], typer.Option("--channel", "-c", help="Channel login (repeatable).")]
 StatusEvery = Annotated[
@@ -32,7 +36,7 @@ StatusEvery = Annotated[
 
 
 def _logins(channel: list[str]) -> list[str]:
-    logins = sorted({c.strip().lstrip("#").lower() for c in channel if c.strip()})
+    logins = normalize_logins(channel)
     if not logins:
         raise CliError("give at least one --channel NAME")
     return logins
@@ -50,33 +54,33 @@ def source_helix_cmd(
     Needs STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_CLIENT_SECRET; polls every
     STREAMSCOPE_HELIX_POLL_INTERVAL_S seconds within the rate limit the Ratelimit-* headers announce.
     """
-    from streamscope.sources.helix.poller import HelixStreamsPoller
 
     def run() -> None:
-        settings = kafka_settings(settings_from(None, None), kafka)
+        runtime = kafka_runtime(kafka)
+        settings = runtime.settings
         logins = _logins(channel)
         if HelixStreamsPoller.credentials_from(settings) is None:
             raise CliError(
                 "source helix needs STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_CLIENT_SECRET"
             )
         serve_metrics_port(metrics_port)
-        publisher = event_publisher(settings, topics.HELIX_STREAMS, "helix")
+        publisher = runtime.publisher(topics.HELIX_STREAMS, "helix")
         poller = HelixStreamsPoller.from_settings(logins, publisher.publish, settings)
         out.print(
             f"polling {len(logins)} channel(s) at {settings.twitch_helix_url} every "
             f"{settings.helix_poll_interval_s:g}s into Kafka {settings.kafka_brokers}; Ctrl-C stops"
         )
 
-        def progress() -> None:
+        def stats() -> str:
             p = poller.stats()
-            log.info(
-                "progress: %d channels, %d requests (%d x 429), %d answers delivered to Kafka",
-                p.channels, p.requests, p.rate_limited, publisher.delivered,
-            )  # fmt: skip
+            return f"{p.channels} channels, {p.requests} requests ({p.rate_limited} x 429)"
 
-        run_capture(poller.run, poller.stop, progress, status_every)
-        finish_publisher(publisher, "Helix answers")
-        out.print(f"Kafka acknowledged {publisher.delivered} answers")
+        def progress() -> None:
+            log.info("progress: %s, %d answers delivered to Kafka", stats(), delivered(publisher))
+
+        CaptureLoop([SourceCapture("helix", poller.run, poller.stop, stats)]).run(progress, status_every)
+        finish_publishers(runtime, "Helix answers")
+        out.print(f"Kafka acknowledged {delivered(publisher)} answers")
 
     guard(run)
 
@@ -96,21 +100,30 @@ def source_eventsub_cmd(
     Needs STREAMSCOPE_TWITCH_CLIENT_ID and a user token with user:read:chat in
     STREAMSCOPE_TWITCH_USER_TOKEN.
     """
-    import asyncio
-
-    from streamscope.sources.eventsub import EventSubSource
 
     def run() -> None:
-        settings = kafka_settings(settings_from(None, None), kafka)
+        runtime = kafka_runtime(kafka)
+        settings = runtime.settings
         logins = _logins(channel)
         if not settings.twitch_client_id or settings.twitch_user_token is None:
             raise CliError(
                 "source eventsub needs STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_USER_TOKEN"
             )
         serve_metrics_port(metrics_port)
-        publisher = event_publisher(settings, topics.EVENTSUB_RAW, "eventsub")
+        publisher = runtime.publisher(topics.EVENTSUB_RAW, "eventsub")
         try:
-            source, found = asyncio.run(EventSubSource.for_logins(logins, publisher.publish))
+            source, found = asyncio.run(
+                EventSubSource.for_logins(
+                    logins,
+                    publisher.publish,
+                    client_id=settings.twitch_client_id,
+                    token=settings.twitch_user_token,
+                    url=settings.twitch_eventsub_url,
+                    helix_url=settings.twitch_helix_url,
+                    chat=settings.eventsub_chat,
+                    keepalive_s=settings.eventsub_keepalive_s,
+                )
+            )
         except Exception as exc:  # Helix refused the token, or is unreachable: one sentence
             raise CliError(f"could not look up the channels on Helix: {exc}") from None
         if found.missing:
@@ -120,10 +133,11 @@ def source_eventsub_cmd(
         )
 
         def progress() -> None:
-            log.info("progress: %s, %d delivered to Kafka", source.stats(), publisher.delivered)
+            log.info("progress: %s, %d delivered to Kafka", source.stats(), delivered(publisher))
 
-        run_capture(source.run, source.stop, progress, status_every)
-        finish_publisher(publisher, "EventSub events")
-        out.print(f"Kafka acknowledged {publisher.delivered} events")
+        capture = SourceCapture("eventsub", source.run, source.stop, lambda: str(source.stats()))
+        CaptureLoop([capture]).run(progress, status_every)
+        finish_publishers(runtime, "EventSub events")
+        out.print(f"Kafka acknowledged {delivered(publisher)} events")
 
     guard(run)

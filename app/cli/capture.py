@@ -12,13 +12,13 @@ import httpx
 import typer
 from rich.progress import Progress as Bar
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
-from streamscope.app.cli.common import CliError, app, console, guard, out
+
+from streamscope.app.cli.common import CliError, IrcUrl, app, console, guard, out, settings_from
 from streamscope.capture import SUPPORTED, Progress, UnsupportedUrl, capture, resolve
 from streamscope.capture.vod import ReplayUnavailable
 from streamscope.capture.youtube import MissingExtra
+from streamscope.settings import Settings
 from streamscope.sinks.files import CAPTURE_FORMATS, EXTENSIONS
-
-from streamscope.settings import Settings, get_settings
 
 
 @app.command("capture")
@@ -47,14 +47,7 @@ def capture_cmd(
             show_default=False,
         ),
     ] = None,
-    irc_url: Annotated[
-        str | None,
-        typer.Option(
-            "--irc-url",
-            help="Twitch IRC WebSocket URL (default $STREAMSCOPE_TWITCH_IRC_URL).",
-            show_default=False,
-        ),
-    ] = None,
+    irc_url: IrcUrl = None,
     gql_url: Annotated[
         str | None,
         typer.Option(
@@ -72,9 +65,7 @@ def capture_cmd(
 
       streamscope capture https://www.twitch.tv/videos/1602009987 --format json
     """
-    settings = get_settings()
-    updates = {k: v for k, v in {"twitch_irc_url": irc_url, "twitch_gql_url": gql_url}.items() if v}
-    settings = settings.model_copy(update=updates)
+    settings = settings_from(None, None, twitch_irc_url=irc_url or None, twitch_gql_url=gql_url or None)
     guard(lambda: _capture(settings, url, fmt, max_messages, timeout, output))
 
 

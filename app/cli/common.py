@@ -1,16 +1,20 @@
 """What every command shares: the Typer app, common options, settings with flags applied, errors.
 
 Every command reads its configuration from ``STREAMSCOPE_*`` environment variables; flags override
-them. Errors are one sentence plus what to do (:class:`CliError`), never a traceback.
+them (:func:`settings_from`, the one place the CLI builds its :class:`Settings`). Errors are one
+sentence plus what to do (:class:`CliError`), never a traceback; a bad setting is one line naming
+its variable, never echoing its value (it may be a token or a password).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
@@ -51,6 +55,14 @@ Database = Annotated[
         show_default=False,
     ),
 ]
+IrcUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--irc-url",
+        help="Twitch IRC WebSocket URL (default $STREAMSCOPE_TWITCH_IRC_URL).",
+        show_default=False,
+    ),
+]
 Host = Annotated[
     str | None,
     typer.Option("--host", help="Address the API listens on (default 127.0.0.1).", show_default=False),
@@ -65,9 +77,20 @@ class CliError(Exception):
 
 
 def settings_from(
-    url: str | None, database: str | None, host: str | None = None, port: int | None = None
+    url: str | None,
+    database: str | None,
+    host: str | None = None,
+    port: int | None = None,
+    /,
+    **flags: object,
 ) -> Settings:
-    """Settings from the environment with the command's flags applied on top."""
+    """Settings from the environment with the command's flags applied on top (``flags``: more
+    Settings fields by name; None means the flag was not given).
+
+    Flags are validated like the environment. A bad value in either ends the command with exit
+    code 2 and one line on stderr, ``error: STREAMSCOPE_NAME: what is wrong`` (see
+    :func:`settings_error`).
+    """
     overrides = {
         k: v
         for k, v in {
@@ -75,18 +98,48 @@ def settings_from(
             "clickhouse_database": database,
             "api_host": host,
             "api_port": port,
+            **flags,
         }.items()
         if v is not None
     }
-    return get_settings().model_copy(update=overrides)
+    try:
+        settings = get_settings()
+        if not overrides:
+            return settings
+        # model_copy(update=...) would skip validation: a flag must be checked like the variable.
+        return Settings.model_validate({**settings.model_dump(), **overrides})
+    except ValidationError as exc:
+        fail(settings_error(exc))
+    except SettingsError as exc:  # a variable pydantic-settings could not even decode
+        fail(str(exc))
+
+
+def settings_error(exc: ValidationError) -> str:
+    """``STREAMSCOPE_NAME: what is wrong`` for each bad setting of ``exc``, on one line.
+
+    Only pydantic's message is used, never the input: the value may be a secret (a token, an API
+    key, a password inside a URL).
+    """
+    prefix = Settings.model_config.get("env_prefix", "")
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        loc = error["loc"]
+        name = f"{prefix}{loc[0]}".upper() if loc else "settings"
+        problems.append(f"{name}: {error['msg']}")
+    return "; ".join(problems)
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` on stderr and end the command with exit code 2."""
+    console.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(2)
 
 
 def guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except (CliError, WarehouseError, KafkaSetupError) as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(2) from None
+        fail(str(exc))
 
 
 def migrated(settings: Settings) -> None:

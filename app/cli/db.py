@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typer
-from streamscope.app.cli.common import ClickHouseUrl, Database, app, guard, out, settings_from
 
+from streamscope.app.cli.common import ClickHouseUrl, Database, app, guard, out, settings_from
 from streamscope.warehouse import connect, migrate
 
 db_app = typer.Typer(help="Warehouse administration.", no_args_is_help=True)

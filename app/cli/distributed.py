@@ -8,31 +8,21 @@ moment and restarted.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import signal
 import time
-from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-from streamscope.app.cli.common import (
-    CliError,
-    app,
-    guard,
-    log,
-    out,
-    settings_from,
-)
 
 from streamscope import topics
-from streamscope.records import RawEvent, RawLine
+from streamscope.app.captures import CaptureLoop, IrcCapture
+from streamscope.app.cli.common import CliError, IrcUrl, app, guard, log, out, settings_from
+from streamscope.app.runtime import Runtime
+from streamscope.metrics import serve_metrics
 from streamscope.settings import Settings
-from streamscope.topics import Topic
-
-if TYPE_CHECKING:
-    from streamscope.sinks.kafka import KafkaPublisher
+from streamscope.sinks.kafka import KafkaPublisher
+from streamscope.sources.replay import replay
+from streamscope.twitch.logins import normalize_logins
 
 source_app = typer.Typer(help="Run a capture source that publishes to Kafka.", no_args_is_help=True)
 pipeline_app = typer.Typer(help="Run a dataflow from Kafka into the warehouse.", no_args_is_help=True)
@@ -65,91 +55,29 @@ def kafka_settings(settings: Settings, kafka: str | None) -> Settings:
     return settings.model_copy(update={"kafka_brokers": brokers})
 
 
-def terminate_like_interrupt() -> None:
-    # Containers stop with SIGTERM: treat it like Ctrl-C so sources flush what they buffered.
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-
-
-def run_capture(
-    run: Callable[[], Coroutine[Any, Any, None]],
-    stop: Callable[[], Awaitable[None]],
-    progress: Callable[[], None],
-    every_s: float,
-) -> None:
-    """Run a source's ``run()`` until it ends or Ctrl-C/SIGTERM (then ``stop()`` it cleanly),
-    calling ``progress()`` every ``every_s`` seconds."""
-
-    async def main() -> None:
-        task = asyncio.create_task(run())
-        try:
-            while not task.done():
-                await asyncio.wait({task}, timeout=every_s)
-                progress()
-            await task
-        finally:
-            if not task.done():
-                await stop()
-                await task
-
-    terminate_like_interrupt()
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C/SIGTERM: stopped above; callers flush
-        asyncio.run(main())
+def kafka_runtime(kafka: str | None, **flags: object) -> Runtime:
+    """A runtime on Kafka for a source process (no dataflows), topics created when missing."""
+    runtime = Runtime(kafka_settings(settings_from(None, None, **flags), kafka))
+    runtime.prepare_topics()
+    return runtime
 
 
-def finish_publisher(publisher: KafkaPublisher[RawEvent] | KafkaPublisher[RawLine], what: str) -> None:
-    """Wait up to 60 s for Kafka to acknowledge what is buffered; a clear error for what it did not."""
-    left = publisher.close(60)
+def finish_publishers(runtime: Runtime, what: str, timeout_s: float = 60) -> None:
+    """Wait up to ``timeout_s`` for Kafka to acknowledge what is buffered; a clear error for the rest."""
+    left = runtime.close_publishers(timeout_s)
     if left:
         raise CliError(
-            f"Kafka did not acknowledge {left} captured {what} within 60s; they are lost "
+            f"Kafka did not acknowledge {left} captured {what} within {timeout_s:g}s; they are lost "
             "(check that the brokers are up before stopping a source)"
         )
 
 
-def event_publisher(settings: Settings, topic: Topic, source: str) -> KafkaPublisher[RawEvent]:
-    """A producer of raw JSON events (EventSub frames, Helix answers) to ``topic``; creates topics."""
-    from streamscope.sinks.kafka import KafkaPublisher
-
-    from streamscope.kafka import encode_event, ensure_topics, topic_name
-
-    assert settings.kafka_brokers
-    ensure_topics(settings.kafka_brokers, topics.ALL, prefix=settings.kafka_topic_prefix)
-    return KafkaPublisher(
-        settings.kafka_brokers,
-        topic_name(topic, settings.kafka_topic_prefix),
-        encode_event,
-        buffer_messages=settings.kafka_buffer_messages,
-        client_id=f"streamscope-source-{source}",
-        channel_of=lambda r: r.channel,
-        source=source,
-    )
-
-
-def irc_publisher(settings: Settings, source: str) -> KafkaPublisher[RawLine]:
-    from streamscope.sinks.kafka import KafkaPublisher
-
-    from streamscope.kafka import encode_line, ensure_topics, topic_name
-
-    assert settings.kafka_brokers
-    ensure_topics(settings.kafka_brokers, topics.ALL, prefix=settings.kafka_topic_prefix)
-    return KafkaPublisher(
-        settings.kafka_brokers,
-        topic_name(topics.IRC_RAW, settings.kafka_topic_prefix),
-        encode_line,
-        buffer_messages=settings.kafka_buffer_messages,
-        client_id=f"streamscope-source-{source}",
-        channel_of=lambda r: r.channel,
-        source=source,
-    )
+def delivered(publisher: object) -> int:
+    return publisher.delivered if isinstance(publisher, KafkaPublisher) else 0
 
 
 def serve_metrics_port(port: int | None) -> None:
     if port is not None:
-        from streamscope.metrics import serve_metrics
-
         serve_metrics(port)
         log.info("metrics on http://0.0.0.0:%d/metrics", port)
 
@@ -160,11 +88,7 @@ def source_irc_cmd(
         list[str], typer.Option("--channel", "-c", help="Channel login to capture (repeatable).")
     ],
     kafka: Kafka = None,
-    irc_url: Annotated[
-        str | None,
-        typer.Option("--irc-url", help="Twitch IRC WebSocket URL (default $STREAMSCOPE_TWITCH_IRC_URL).",
-                     show_default=False),
-    ] = None,
+    irc_url: IrcUrl = None,
     status_every: Annotated[
         float, typer.Option("--status-every", min=1.0, help="Seconds between progress lines in the log.")
     ] = 30.0,
@@ -175,42 +99,29 @@ def source_irc_cmd(
     Keeps capturing while Kafka is briefly unreachable (a bounded local buffer, then backpressure);
     Ctrl-C or SIGTERM stops capture and waits until Kafka acknowledged everything captured.
     """
-    from streamscope.sources.twitch_irc import TwitchIrcSource
 
     def run() -> None:
-        settings = kafka_settings(settings_from(None, None), kafka)
-        if irc_url:
-            settings = settings.model_copy(update={"twitch_irc_url": irc_url})
-        logins = sorted({c.strip().lstrip("#").lower() for c in channel if c.strip()})
+        runtime = kafka_runtime(kafka, twitch_irc_url=irc_url)
+        settings = runtime.settings
+        logins = normalize_logins(channel)
         if not logins:
             raise CliError("give at least one --channel NAME")
         serve_metrics_port(metrics_port)
-        publisher = irc_publisher(settings, "irc")
-        source = TwitchIrcSource(
-            logins,
-            publisher.publish,
-            url=settings.twitch_irc_url,
-            channels_per_connection=settings.irc_channels_per_connection,
-            joins_per_window=settings.irc_joins_per_window,
-            join_window_s=settings.irc_join_window_s,
-        )
+        publisher = runtime.publisher(topics.IRC_RAW, "irc")
+        irc = IrcCapture(settings, logins, publisher.publish)
         out.print(
             f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url} "
             f"into Kafka {settings.kafka_brokers}; Ctrl-C stops"
         )
 
         def progress() -> None:
-            irc = source.stats()
-            log.info(
-                "progress: %d/%d channels joined, %d lines received, %d delivered to Kafka, "
-                "%d waiting, %d reconnects",
-                irc.joined_channels, irc.channels, irc.lines_received, publisher.delivered,
-                publisher.buffered, irc.reconnects,
-            )  # fmt: skip
+            log.info("progress: %s, %d delivered to Kafka", irc.progress(), delivered(publisher))
 
-        run_capture(source.run, source.stop, progress, status_every)
-        finish_publisher(publisher, "lines")
-        out.print(f"received {source.stats().lines_received} lines, Kafka acknowledged {publisher.delivered}")
+        CaptureLoop([irc]).run(progress, status_every)
+        finish_publishers(runtime, "lines")
+        out.print(
+            f"received {irc.source.stats().lines_received} lines, Kafka acknowledged {delivered(publisher)}"
+        )
 
     guard(run)
 
@@ -230,22 +141,22 @@ def source_replay_cmd(
 
     Publishing the same file again is harmless: the warehouse stores each message once.
     """
-    from streamscope.sources.replay import replay
 
     def run() -> None:
-        settings = kafka_settings(settings_from(None, None), kafka)
         for f in files:
             if not f.is_file():
                 raise CliError(f"{f} is not a readable file; pass recorded raw IRC logs (one line per line).")
-        publisher = irc_publisher(settings, "replay")
+        runtime = kafka_runtime(kafka)
+        publisher = runtime.publisher(topics.IRC_RAW, "replay")
         started = time.monotonic()
         sent = replay(files, publisher.publish, speed=speed)
-        left = publisher.close(120)
+        left = runtime.close_publishers(120)
         if left:
             raise CliError(f"Kafka did not acknowledge {left} of {sent} lines within 120s; run it again")
+        failed = publisher.failed if isinstance(publisher, KafkaPublisher) else 0
         out.print(
-            f"published {sent} lines to {settings.kafka_brokers} "
-            f"({publisher.failed} refused) in {time.monotonic() - started:.1f}s"
+            f"published {sent} lines to {runtime.settings.kafka_brokers} ({failed} refused) "
+            f"in {time.monotonic() - started:.1f}s"
         )
 
     guard(run)

@@ -1,4 +1,5 @@
-"""``streamscope export``: a channel's archive to a chat file, through the API's own export path."""
+"""``streamscope export``: a channel's archive to a chat file, through the reader the API's export route
+uses too (:mod:`streamscope.query.archive`), so both give the same bytes."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ from typing import Annotated, BinaryIO
 import typer
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from streamscope.app.cli.common import ClickHouseUrl, CliError, Database, app, console, guard, settings_from
 
+from streamscope.app.cli.common import ClickHouseUrl, CliError, Database, app, console, guard, settings_from
+from streamscope.query.archive import ArchiveExport
+from streamscope.query.archive_query import archive_query
+from streamscope.query.errors import QueryError
+from streamscope.sinks.files import FORMATS
 from streamscope.warehouse import connect, migrate
+from streamscope.warehouse.shared import Warehouse
 
 
 @app.command("export")
@@ -83,26 +89,14 @@ def _export(
     user: str | None,
     events: bool,
 ) -> None:
-    # Imported here: the API package is only needed by this command (keeps `streamscope --help` fast).
-    from streamscope.api.channels_lookup import resolve
-    from streamscope.api.deps import Warehouse
-    from streamscope.api.errors import ApiError
-    from streamscope.api.params import time_range
-    from streamscope.api.routes.channels import _user
-    from streamscope.sinks.files import FORMATS
-    from streamscope.sinks.files.archive import ArchiveExport, ArchiveQuery
-
     if fmt not in FORMATS:
         raise CliError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     client = connect(url, database)
     migrate(client)
     try:
-        start_ms, end_ms = time_range(start, end)
-        user_id, user_login = _user(user)
-        found = resolve(Warehouse(client), channel)
-    except ApiError as exc:
+        query = archive_query(Warehouse(client), channel, start, end, user)
+    except QueryError as exc:
         raise CliError(f"{exc.message}; run `streamscope export --help` for the options") from None
-    query = ArchiveQuery(found.id, found.login, start_ms, end_ms, user_id, user_login)
     target = Path(output)
     try:
         fp_cm = nullcontext(sys.stdout.buffer) if output == "-" else target.open("wb")
@@ -120,7 +114,7 @@ def _export(
             console=console,
         ) as bar,
     ):
-        task = bar.add_task(f"{found.login} as {fmt}", rows=0, rate=0.0, mb=0.0)
+        task = bar.add_task(f"{query.channel} as {fmt}", rows=0, rate=0.0, mb=0.0)
 
         def on_block(rows: int, size: int) -> None:
             elapsed = bar.tasks[0].elapsed or 0.0

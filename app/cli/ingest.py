@@ -2,50 +2,56 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+
+from streamscope import topics
+from streamscope.app.captures import (
+    NO_CREDENTIALS,
+    NO_USER_TOKEN,
+    CaptureLoop,
+    has_helix_credentials,
+    has_user_token,
+    live_captures,
+)
 from streamscope.app.cli.common import (
     ClickHouseUrl,
     CliError,
     Database,
     Host,
+    IrcUrl,
     Port,
     app,
     console,
     guard,
     log,
-    migrated,
     out,
     settings_from,
 )
-from streamscope.app.cli.helix import discovery_filters, start_eventsub, start_helix
-
-from streamscope.records import RawEvent, RawLine
+from streamscope.app.cli.helix import discovery_filters
+from streamscope.app.runtime import Runtime
 from streamscope.settings import Settings
-
-if TYPE_CHECKING:
-    from streamscope.sinks.kafka import KafkaPublisher
-from streamscope.warehouse import connect, migrate
+from streamscope.sources.helix.discovery import DiscoveryFilters
+from streamscope.sources.replay import ReplayProgress, replay
+from streamscope.twitch.logins import normalize_logins
 
 
 def _replay_files(settings: Settings, files: list[Path], speed: float | None, label: str) -> None:
-    from streamscope.app.runtime import EmbeddedIngest
-    from streamscope.sources.replay import ReplayProgress, replay
-
     for f in files:
         if not f.is_file():
             raise CliError(f"{f} is not a readable file; pass recorded raw IRC logs (one line per line).")
-    migrated(settings)
-    ingest = EmbeddedIngest.from_settings(settings).start()
+    # A replay always goes through the in-process bus (`source replay` is the Kafka variant).
+    runtime = Runtime.embedded(settings)
+    runtime.prepare()
+    runtime.start_dataflows(["chat"])
+    publisher = runtime.publisher(topics.IRC_RAW, "replay")
     progress = ReplayProgress(total_bytes=sum(f.stat().st_size for f in files))
     started = time.monotonic()
     with Progress(
@@ -64,7 +70,7 @@ def _replay_files(settings: Settings, files: list[Path], speed: float | None, la
 
         def produce() -> None:
             try:
-                replay(files, ingest.publish, speed=speed, progress=progress)
+                replay(files, publisher.publish, speed=speed, progress=progress)
             except BaseException as exc:
                 error.append(exc)
             finally:
@@ -72,12 +78,12 @@ def _replay_files(settings: Settings, files: list[Path], speed: float | None, la
 
         threading.Thread(target=produce, name="replay", daemon=True).start()
         while not done.wait(0.2):
-            c = ingest.counters
+            c = runtime.counters
             bar.update(task, completed=progress.bytes, lines=progress.lines, stored=c.messages + c.events)
         if error:
-            ingest.finish()
+            runtime.finish()
             raise CliError(f"replay failed: {error[0]}")
-        counters = ingest.finish()
+        counters = runtime.finish()
         bar.update(
             task, completed=progress.bytes, lines=progress.lines, stored=counters.messages + counters.events
         )
@@ -114,27 +120,8 @@ def replay_cmd(
     guard(lambda: _replay_files(settings, files, speed, "replay"))
 
 
-def _serve(
-    settings: Settings, before: Callable[[], None] | None = None, after: Callable[[], None] | None = None
-) -> None:
-    import uvicorn
-    from streamscope.api.app import create_app
-
-    client = connect(settings.clickhouse_url, settings.clickhouse_database)
-    migrate(client)
-    application = create_app(settings=settings, client=client)
-    config = uvicorn.Config(application, host=settings.api_host, port=settings.api_port, log_level="info")
-    server = uvicorn.Server(config)
-    if before is not None:
-        before()
+def _announce(settings: Settings) -> None:
     out.print(f"API on http://{settings.api_host}:{settings.api_port} (docs at /docs); Ctrl-C stops")
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown; ours follows in `after`
-    finally:
-        if after is not None:
-            after()
 
 
 @app.command("serve")
@@ -143,7 +130,7 @@ def serve_cmd(
 ) -> None:
     """Serve the HTTP API (history, channels, events, /docs, /metrics) alone."""
     settings = settings_from(clickhouse_url, database, host, port)
-    guard(lambda: _serve(settings))
+    guard(lambda: Runtime(settings).serve(before=lambda: _announce(settings)))
 
 
 @app.command("demo")
@@ -166,7 +153,74 @@ def demo_cmd(
         f"curl 'http://{settings.api_host}:{settings.api_port}/v1.0/71092938/chat?start=2019-09-15T00:00:00Z&end=2019-09-16T00:00:00Z&limit=5'"
     )
     if not no_serve:
-        guard(lambda: _serve(settings))
+        guard(lambda: Runtime(settings).serve(before=lambda: _announce(settings)))
+
+
+def _up(settings: Settings, logins: list[str], filters: DiscoveryFilters | None, status_every: float) -> None:
+    if filters is not None and not has_helix_credentials(settings):
+        raise CliError(
+            "--discover needs STREAMSCOPE_TWITCH_CLIENT_ID/_CLIENT_SECRET (Helix lists live streams)"
+        )
+    runtime = Runtime(settings)
+    runtime.prepare()
+    runtime.start_dataflows()
+    captures = CaptureLoop(live_captures(settings, logins, runtime.publisher, filters))
+    _say_what_runs(settings, logins, filters)
+    stopping = threading.Event()
+
+    def report_progress() -> None:
+        # A long-running capture says how it is doing; metrics carry the same figures.
+        while not stopping.wait(status_every):
+            c = runtime.counters
+            for line in captures.progress():
+                log.info("progress: %s", line)
+            log.info(
+                "progress: %d messages and %d events stored, %d rejected, %d viewer samples and "
+                "%d session rows stored", c.messages, c.events, c.dead_letters, c.samples, c.sessions,
+            )  # fmt: skip
+
+    def start() -> None:
+        captures.start()
+        threading.Thread(target=report_progress, name="progress", daemon=True).start()
+        _announce(settings)
+
+    def stop() -> None:
+        stopping.set()
+        captures.stop()
+        for name, error in captures.errors():
+            console.print(f"[red]{name} capture failed:[/red] {error}")
+        left = runtime.close_publishers(60)
+        if left:
+            console.print(
+                f"[red]Kafka did not acknowledge {left} captured records within 60s; they are lost[/red]"
+            )
+        counters = runtime.finish(timeout=120)
+        c = counters
+        out.print(f"stored {c.messages} messages and {c.events} events, rejected {c.dead_letters}")
+        if counters.samples or counters.sessions:
+            out.print(f"stored {counters.samples} viewer samples and {counters.sessions} stream session rows")
+
+    runtime.serve(before=start, after=stop)
+
+
+def _say_what_runs(settings: Settings, logins: list[str], filters: DiscoveryFilters | None) -> None:
+    if logins:
+        out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")
+    if settings.kafka_brokers:
+        out.print(f"dataflows reading Kafka {settings.kafka_brokers} (recovery in {settings.recovery_dir})")
+    if not logins and filters is None:
+        return
+    if has_helix_credentials(settings):
+        what = f"{len(logins)} channel(s)" + (", discovering live channels" if filters is not None else "")
+        every = f"{settings.helix_poll_interval_s:g}s"
+        out.print(f"viewer counts from {settings.twitch_helix_url} every {every} for {what}")
+    else:
+        out.print(NO_CREDENTIALS)
+        log.info(NO_CREDENTIALS)
+    if has_user_token(settings) and logins:
+        out.print(f"EventSub for {len(logins)} channel(s) at {settings.twitch_eventsub_url}")
+    else:
+        log.info(NO_USER_TOKEN)
 
 
 @app.command("up")
@@ -178,21 +232,14 @@ def up_cmd(
     port: Port = None,
     clickhouse_url: ClickHouseUrl = None,
     database: Database = None,
-    irc_url: Annotated[
-        str | None,
-        typer.Option(
-            "--irc-url",
-            help="Twitch IRC WebSocket URL (default $STREAMSCOPE_TWITCH_IRC_URL).",
-            show_default=False,
-        ),
-    ] = None,
+    irc_url: IrcUrl = None,
     kafka: Annotated[
         str | None,
         typer.Option(
             "--kafka",
-            help="Kafka bootstrap servers: run the chat and streams dataflows from Kafka (sources run as "
-            "`streamscope source`, or --channel here publishes to Kafka) instead of the in-process bus. "
-            "Default: $STREAMSCOPE_KAFKA_BROKERS (unset: embedded).",
+            help="Kafka bootstrap servers: the dataflows read Kafka (with recovery) instead of the "
+            "in-process bus, and any --channel here is captured into Kafka. Sources may also run "
+            "as `streamscope source`. Default: $STREAMSCOPE_KAFKA_BROKERS (unset: embedded).",
             show_default=False,
         ),
     ] = None,
@@ -217,168 +264,16 @@ def up_cmd(
 
     With STREAMSCOPE_TWITCH_CLIENT_ID/_CLIENT_SECRET set, Helix viewer counts and stream sessions
     are captured too; --discover follows the top live channels (filters: --min-viewers,
-    --language, --game, --max-channels). With --kafka (or STREAMSCOPE_KAFKA_BROKERS) this process
-    owns the warehouse and runs the chat dataflow from Kafka with recovery, plus the API; sources
-    run separately (`streamscope source`), and any --channel given is captured here into Kafka too.
-    Logs a progress line (channels joined, lines received, rows stored, reconnects) every
-    --status-every seconds; Ctrl-C stops capture, stores what was received and exits.
+    --language, --game, --max-channels); with a user token (STREAMSCOPE_TWITCH_USER_TOKEN) EventSub
+    stream events too. With --kafka (or STREAMSCOPE_KAFKA_BROKERS) the same process runs its
+    dataflows from Kafka with recovery, and what it captures goes through Kafka. Logs a progress
+    line (channels joined, lines received, rows stored, reconnects) every --status-every seconds;
+    Ctrl-C stops capture, stores what was received and exits.
     """
-    from streamscope.app.runtime import EmbeddedIngest, KafkaIngest
-    from streamscope.sources.twitch_irc import TwitchIrcSource
-
-    settings = settings_from(clickhouse_url, database, host, port)
-    if irc_url:
-        settings = settings.model_copy(update={"twitch_irc_url": irc_url})
-    if kafka:
-        settings = settings.model_copy(update={"kafka_brokers": kafka})
-    logins = sorted({c.strip().lstrip("#").lower() for c in channel or [] if c.strip()})
+    overrides = {"twitch_irc_url": irc_url, "kafka_brokers": kafka}
+    settings = settings_from(clickhouse_url, database, host, port, **overrides)
+    logins = normalize_logins(channel or [])
     if not logins and not discover and not settings.kafka_brokers:
         guard(lambda: (_ for _ in ()).throw(CliError("give at least one --channel NAME (or --discover)")))
     filters = guard(lambda: discovery_filters(discover, min_viewers, language, game, max_channels))
-    capturing = bool(logins) or filters is not None
-    helix = None
-
-    def run() -> None:
-        nonlocal helix
-        migrated(settings)
-        if capturing:
-            helix = start_helix(settings, logins, filters)
-        ingest: EmbeddedIngest | KafkaIngest
-        publisher: KafkaPublisher[RawLine] | None = None
-        publish: Callable[[list[RawLine]], None] | None = None
-        if settings.kafka_brokers:
-            from streamscope.app.cli.distributed import irc_publisher
-
-            ingest = KafkaIngest(settings).start()
-            if capturing:
-                publisher = irc_publisher(settings, "irc")
-                publish = publisher.publish
-        else:
-            ingest = EmbeddedIngest.from_settings(settings).start()
-            publish = ingest.publish
-        eventsub = start_eventsub(settings, logins, helix, kafka=bool(settings.kafka_brokers))
-        loop = asyncio.new_event_loop()
-        capture_failed: list[BaseException] = []
-
-        def capture_main() -> None:
-            # run_forever, not run_until_complete(source.run()): stop() must still be able to run
-            # on this loop after source.run() returns.
-            assert source is not None
-            asyncio.set_event_loop(loop)
-            task = loop.create_task(source.run())
-
-            def record_failure(t: asyncio.Task[None]) -> None:
-                error = None if t.cancelled() else t.exception()
-                if error is not None:
-                    capture_failed.append(error)
-
-            task.add_done_callback(record_failure)
-            if helix is not None:
-                helix.attach(source.join, source.part)
-                helix.start(loop)
-            if eventsub is not None:
-                eventsub.start(loop)
-            loop.run_forever()
-
-        source = (
-            TwitchIrcSource(
-                logins,
-                publish,
-                url=settings.twitch_irc_url,
-                channels_per_connection=settings.irc_channels_per_connection,
-                joins_per_window=settings.irc_joins_per_window,
-                join_window_s=settings.irc_join_window_s,
-            )
-            if publish is not None
-            else None
-        )
-        capture = threading.Thread(target=capture_main, name="irc-capture", daemon=True)
-        stopping = threading.Event()
-
-        def report_progress() -> None:
-            # A long-running capture says how it is doing; metrics carry the same figures.
-            while not stopping.wait(status_every):
-                c = ingest.counters
-                if source is None:
-                    log.info(
-                        "progress: %d messages and %d events stored, %d rejected",
-                        c.messages, c.events, c.dead_letters,
-                    )  # fmt: skip
-                    continue
-                irc = source.stats()
-                log.info(
-                    "progress: %d/%d channels joined, %d lines received, %d messages and %d events "
-                    "stored, %d rejected, %d reconnects",
-                    irc.joined_channels, irc.channels, irc.lines_received, c.messages, c.events,
-                    c.dead_letters, irc.reconnects,
-                )  # fmt: skip
-                if helix is not None:
-                    p = helix.poller.stats()
-                    samples, sessions = streams_stored()
-                    log.info(
-                        "progress: helix %d channels tracked, %d requests (%d x 429, %.0fs paced), "
-                        "%d viewer samples and %d session rows stored",
-                        p.channels, p.requests, p.rate_limited, p.paced_s, samples, sessions,
-                    )  # fmt: skip
-
-        def publishers() -> list[KafkaPublisher[RawLine] | KafkaPublisher[RawEvent]]:
-            found: list[KafkaPublisher[RawLine] | KafkaPublisher[RawEvent]] = []
-            if publisher is not None:
-                found.append(publisher)
-            for other in (eventsub.publisher if eventsub else None, helix.publisher if helix else None):
-                if other is not None:
-                    found.append(other)
-            return found
-
-        def streams_stored() -> tuple[int, int]:
-            if helix is not None and helix.streams is not None:
-                return helix.streams.counters.samples, helix.streams.counters.session_rows
-            if isinstance(ingest, KafkaIngest):
-                return ingest.streams_samples, ingest.streams_sessions
-            return 0, 0
-
-        def start() -> None:
-            if source is not None:
-                capture.start()
-            threading.Thread(target=report_progress, name="progress", daemon=True).start()
-
-        def stop() -> None:
-            stopping.set()
-            if source is not None:
-                if eventsub is not None:
-                    asyncio.run_coroutine_threadsafe(eventsub.stop(), loop).result(timeout=60)
-                if helix is not None:
-                    asyncio.run_coroutine_threadsafe(helix.stop(), loop).result(timeout=60)
-                asyncio.run_coroutine_threadsafe(source.stop(), loop).result(timeout=60)
-                loop.call_soon_threadsafe(loop.stop)
-                capture.join(timeout=10)
-            if capture_failed:
-                console.print(f"[red]capture failed:[/red] {capture_failed[0]}")
-            unacknowledged = [p.close(60) for p in publishers()]
-            if any(unacknowledged):
-                console.print(
-                    f"[red]Kafka did not acknowledge {sum(unacknowledged)} captured records within 60s; "
-                    "they are lost[/red]"
-                )
-            counters = ingest.finish(timeout=120)
-            out.print(
-                f"stored {counters.messages} messages and {counters.events} events, "
-                f"rejected {counters.dead_letters}"
-            )
-            if eventsub is not None:
-                eventsub.finish(timeout=120)
-            if helix is not None and helix.streams is not None:
-                helix.streams.finish(timeout=120)
-            if helix is not None:
-                samples, sessions = streams_stored()
-                out.print(f"stored {samples} viewer samples and {sessions} stream session rows")
-
-        if logins:
-            out.print(f"capturing {', '.join('#' + c for c in logins)} from {settings.twitch_irc_url}")
-        if settings.kafka_brokers:
-            out.print(
-                f"chat dataflow reading Kafka {settings.kafka_brokers} (recovery in {settings.recovery_dir})"
-            )
-        _serve(settings, before=start, after=stop)
-
-    guard(run)
+    guard(lambda: _up(settings, logins, filters, status_every))

@@ -1,4 +1,5 @@
-"""``streamscope pipeline chat|streams``: one Bytewax dataflow from Kafka into the warehouse.
+"""``streamscope pipeline NAME``: one Bytewax dataflow from Kafka into the warehouse (a command for
+each dataflow of :data:`streamscope.app.runtime.DATAFLOWS`: chat, streams).
 
 Both run with Bytewax recovery (a store per dataflow under ``--recovery-dir``): killed at any moment
 and restarted, a dataflow resumes from its last snapshot, every record is stored and none is visible
@@ -7,23 +8,21 @@ twice. ``-w`` runs more workers in the process, ``-i/-a`` makes the process one 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+import sys
 from typing import Annotated
 
 import typer
-from bytewax.dataflow import Dataflow
-from streamscope.app.cli.common import ClickHouseUrl, CliError, Database, guard, migrated, out, settings_from
+
+from streamscope.app.captures import terminate_like_interrupt
+from streamscope.app.cli.common import ClickHouseUrl, CliError, Database, guard, out, settings_from
 from streamscope.app.cli.distributed import (
     Kafka,
     MetricsPort,
     kafka_settings,
     pipeline_app,
     serve_metrics_port,
-    terminate_like_interrupt,
 )
-
-from streamscope import topics
+from streamscope.app.runtime import DATAFLOWS, Runtime
 from streamscope.settings import Settings
 from streamscope.warehouse.client import redact
 
@@ -57,39 +56,21 @@ SnapshotInterval = Annotated[
 
 
 def _run_pipeline(
-    name: str,
-    build: Callable[[Settings, int], Dataflow],
-    settings: Settings,
-    process_id: int | None,
-    addresses: str | None,
-    metrics_port: int | None,
+    name: str, settings: Settings, process_id: int | None, addresses: str | None, metrics_port: int | None
 ) -> None:
-    from bytewax.run import cli_main
-    from streamscope.app.runtime import recovery_config
-
-    from streamscope.kafka import ensure_topics
-
     if (process_id is None) != (addresses is None):
         raise CliError("--process-id and --addresses go together (a Bytewax cluster)")
-    assert settings.kafka_brokers
-    migrated(settings)
-    ensure_topics(settings.kafka_brokers, topics.ALL, prefix=settings.kafka_topic_prefix)
+    runtime = Runtime(settings)
+    runtime.prepare()
     serve_metrics_port(metrics_port)
-    addr = addresses.split(";") if addresses else None
-    flow = build(settings, settings.pipeline_workers * (len(addr) if addr else 1))
     out.print(
         f"{name} dataflow: Kafka {settings.kafka_brokers} → {redact(settings.clickhouse_url)} "
         f"({settings.pipeline_workers} worker(s), recovery in {settings.recovery_dir}/{name})"
     )
     terminate_like_interrupt()
     try:
-        cli_main(
-            flow,
-            workers_per_process=settings.pipeline_workers,
-            process_id=process_id,
-            addresses=addr,
-            epoch_interval=timedelta(seconds=settings.snapshot_interval_s),
-            recovery_config=recovery_config(settings, name),
+        runtime.run_dataflow(
+            name, process_id=process_id, addresses=addresses.split(";") if addresses else None
         )
     except KeyboardInterrupt:
         out.print("stopped; a restart resumes from the last snapshot")
@@ -103,75 +84,48 @@ def _settings(
     recovery_dir: str | None,
     snapshot_interval: float | None,
 ) -> Settings:
-    updates = {
-        k: v
-        for k, v in {
-            "pipeline_workers": workers,
-            "recovery_dir": recovery_dir,
-            "snapshot_interval_s": snapshot_interval,
-        }.items()
-        if v is not None
-    }
-    return kafka_settings(settings_from(clickhouse_url, database).model_copy(update=updates), kafka)
+    settings = settings_from(
+        clickhouse_url,
+        database,
+        pipeline_workers=workers,
+        recovery_dir=recovery_dir,
+        snapshot_interval_s=snapshot_interval,
+    )
+    return kafka_settings(settings, kafka)
 
 
-@pipeline_app.command("chat")
-def pipeline_chat_cmd(
-    kafka: Kafka = None,
-    clickhouse_url: ClickHouseUrl = None,
-    database: Database = None,
-    workers: Workers = None,
-    process_id: ProcessId = None,
-    addresses: Addresses = None,
-    recovery_dir: RecoveryDir = None,
-    snapshot_interval: SnapshotInterval = None,
-    metrics_port: MetricsPort = None,
-) -> None:
-    """Run the chat dataflow: Kafka twitch.irc.raw → parse → ClickHouse, with recovery.
+def _register(name: str) -> None:
+    """``streamscope pipeline NAME`` for the dataflow of :data:`~streamscope.app.runtime.DATAFLOWS`
+    called ``name``; its help is the first paragraph of the dataflow module's docstring."""
+    graph = DATAFLOWS[name]
+    summary = (sys.modules[graph.__module__].__doc__ or f"The {name} dataflow.").split("\n\n")[0]
+    summary = " ".join(summary.split())
 
-    Killed at any moment and restarted, it resumes from its last snapshot: every message is stored
-    and none is visible twice. With an embedded chDB warehouse no other process may open it.
-    """
+    def command(
+        kafka: Kafka = None,
+        clickhouse_url: ClickHouseUrl = None,
+        database: Database = None,
+        workers: Workers = None,
+        process_id: ProcessId = None,
+        addresses: Addresses = None,
+        recovery_dir: RecoveryDir = None,
+        snapshot_interval: SnapshotInterval = None,
+        metrics_port: MetricsPort = None,
+    ) -> None:
+        def run() -> None:
+            settings = _settings(kafka, clickhouse_url, database, workers, recovery_dir, snapshot_interval)
+            _run_pipeline(name, settings, process_id, addresses, metrics_port)
 
-    def build(settings: Settings, writers: int) -> Dataflow:
-        from streamscope.app.runtime import count_flush
-        from streamscope.pipelines import chat
+        guard(run)
 
-        return chat.flow(settings, writers=writers, on_flush=count_flush)
-
-    def run() -> None:
-        settings = _settings(kafka, clickhouse_url, database, workers, recovery_dir, snapshot_interval)
-        _run_pipeline("chat", build, settings, process_id, addresses, metrics_port)
-
-    guard(run)
+    command.__doc__ = (
+        f"Run {summary[0].lower()}{summary[1:]}\n\n"
+        "Reads Kafka, writes the warehouse, with Bytewax recovery: killed at any moment and restarted, "
+        "it resumes from its last snapshot; every record is stored and none is visible twice. With an "
+        "embedded chDB warehouse no other process may open it."
+    )
+    pipeline_app.command(name)(command)
 
 
-@pipeline_app.command("streams")
-def pipeline_streams_cmd(
-    kafka: Kafka = None,
-    clickhouse_url: ClickHouseUrl = None,
-    database: Database = None,
-    workers: Workers = None,
-    process_id: ProcessId = None,
-    addresses: Addresses = None,
-    recovery_dir: RecoveryDir = None,
-    snapshot_interval: SnapshotInterval = None,
-    metrics_port: MetricsPort = None,
-) -> None:
-    """Run the streams dataflow: Kafka Helix samples + EventSub events → sessions, viewers, chat.
-
-    Reads twitch.helix.streams and twitch.eventsub.raw; writes viewer_samples, streams (sessions)
-    and EventSub chat rows to ClickHouse, with recovery (the per-channel session state included).
-    """
-
-    def build(settings: Settings, writers: int) -> Dataflow:
-        from streamscope.app.runtime import count_flush
-        from streamscope.pipelines import streams
-
-        return streams.flow(settings, on_flush=count_flush)
-
-    def run() -> None:
-        settings = _settings(kafka, clickhouse_url, database, workers, recovery_dir, snapshot_interval)
-        _run_pipeline("streams", build, settings, process_id, addresses, metrics_port)
-
-    guard(run)
+for _name in DATAFLOWS:
+    _register(_name)

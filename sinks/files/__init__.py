@@ -3,8 +3,9 @@
 Formats (:data:`FORMATS`): ``json`` (one array), ``jsonl`` (one object per line), ``csv`` (flattened,
 :data:`CSV_COLUMNS`), ``txt`` (``[YYYY-MM-DD HH:MM:SS] display_name: text``, UTC), ``irc`` (the raw
 IRC lines) and ``twitchdownloader`` (TwitchDownloader's chat JSON). Capture jobs offer
-:data:`CAPTURE_FORMATS`; archive exports offer all of them. The fields are documented in
-:mod:`streamscope.sinks.files.schema`.
+:data:`CAPTURE_FORMATS`; archive exports (:mod:`streamscope.query.archive`) offer all of them. The
+fields are documented in :mod:`streamscope.sinks.files.schema`; the record of a stored row is built by
+:func:`chat_message` / :func:`event_message` only.
 
 Usage::
 
@@ -20,23 +21,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import BinaryIO, Protocol
 
-from streamscope.sinks.files.convert import ARCHIVE_COLUMNS, RAW_COLUMNS, chat_message, messages_from_lines
+from streamscope.sinks.files.convert import chat_message, event_message, messages_from_lines
 from streamscope.sinks.files.schema import CSV_COLUMNS, Author, FileMessage, iso_time
 from streamscope.sinks.files.twitchdownloader import TwitchDownloaderWriter
 from streamscope.sinks.files.writers import CsvWriter, IrcWriter, JsonlWriter, JsonWriter, TxtWriter, txt_line
 
 __all__ = [
-    "ARCHIVE_COLUMNS",
     "CAPTURE_FORMATS",
     "CONTENT_TYPES",
     "CSV_COLUMNS",
     "EXTENSIONS",
     "FORMATS",
-    "RAW_COLUMNS",
     "Author",
     "FileMessage",
     "MessageWriter",
     "chat_message",
+    "event_message",
     "iso_time",
     "messages_from_lines",
     "open_writer",

@@ -1,23 +1,26 @@
-"""Warehouse rows and raw IRC lines -> :class:`FileMessage`.
+"""Warehouse rows and raw IRC lines -> :class:`FileMessage`: the one file record of a stored row.
 
-Both paths go through the same row functions: :func:`messages_from_lines` classifies lines with the
-ingest's own :func:`~streamscope.twitch.irc.rows.classify` (so ids, timestamps and fallbacks are
-exactly what the warehouse would store), and the archive export reads the same columns back from
-ClickHouse (:data:`ARCHIVE_COLUMNS`). A message therefore looks the same in a live capture and in an
-export of the archive, except for the moderation marks (unknown, ``None``, while capturing).
+:func:`chat_message` (a :class:`~streamscope.warehouse.rows.MessageRow`) and :func:`event_message`
+(an :class:`~streamscope.warehouse.rows.EventRow`) are the only functions that build the file
+record of a chat message or event. Both paths go through them: :func:`messages_from_lines`
+classifies lines with the ingest's own :func:`~streamscope.twitch.irc.rows.classify` (so ids,
+timestamps and fallbacks are exactly what the warehouse would store), and the archive export
+(:mod:`streamscope.query.archive`) reads the same rows back from ClickHouse. A message therefore
+looks the same in a live capture and in an export of the archive, except for the moderation marks
+(unknown, ``None``, while capturing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from streamscope.sinks.files.schema import Author, FileMessage
-
 from streamscope.records import RawLine
+from streamscope.sinks.files.schema import Author, FileMessage
 from streamscope.twitch.irc.fields import parse_badges, parse_emotes
 from streamscope.twitch.irc.rows import classify
 from streamscope.twitch.irc.tags import unescape_tag_value
+from streamscope.warehouse.rows import EventRow, MessageRow
 
 #: USERNOTICE msg-id -> message_type (chat-downloader's names); other msg-ids pass through.
 USERNOTICE_TYPES = {
@@ -45,33 +48,12 @@ _REPLY_TAGS = (
     "reply-thread-parent-msg-id",
 )
 
-#: What the archive export selects from ``chat_messages``, in the order :func:`chat_message` reads.
-#: Aliases never reuse a column name (ClickHouse resolves WHERE names to SELECT aliases first).
-ARCHIVE_COLUMNS = (
-    "channel_id",
-    "channel",
-    "toUnixTimestamp64Milli(sent_at) AS sent_ms",
-    "toString(message_id) AS message_uuid",
-    "user_id",
-    "user_login",
-    "display_name",
-    "text",
-    "is_action",
-    "bits",
-    "color",
-    "badges",
-    "emotes",
-    *(f"tags['{t}'] AS `{t}`" for t in _REPLY_TAGS),
-)
-#: Extra columns for the ``irc`` format: what :func:`rebuild_message_line` needs besides the above.
-RAW_COLUMNS = ("badge_info", "tag_layout", "tags", "raw_fallback")
 
-
-def _reply(values: Sequence[str]) -> dict[str, Any] | None:
-    """``values`` are the raw (escaped) reply tags in :data:`_REPLY_TAGS` order; '' = absent."""
-    if not values[0]:
+def _reply(tags: dict[str, str]) -> dict[str, Any] | None:
+    """The reply of a message whose raw (escaped) tags are ``tags``; None when it is no reply."""
+    if not tags.get(_REPLY_TAGS[0]):
         return None
-    u = [unescape_tag_value(v) if v else None for v in values]
+    u = [unescape_tag_value(v) if v else None for v in (tags.get(t) for t in _REPLY_TAGS)]
     user_id = u[1]
     return {
         "parent_id": u[0],
@@ -83,79 +65,71 @@ def _reply(values: Sequence[str]) -> dict[str, Any] | None:
     }
 
 
-def chat_message(v: Sequence[Any], raw: str | None = None) -> FileMessage:
-    """A chat message from values in :data:`ARCHIVE_COLUMNS` order (reply tags raw, '' = absent)."""
-    text = v[7]
+def chat_message(row: MessageRow, raw: str | None = None) -> FileMessage:
+    """The file record of a stored chat message (moderation marks unknown: ``None``); ``raw`` is its
+    raw IRC line when the caller has it (only the ``irc`` format writes it)."""
+    text = row.text
     return FileMessage(
-        message_id=v[3],
+        message_id=row.message_id,
         message=text,
-        timestamp=int(v[2]),
+        timestamp=int(row.sent_at),
         message_type="text_message",
-        channel=v[1],
-        channel_id=int(v[0]) or None,
+        channel=row.channel,
+        channel_id=int(row.channel_id) or None,
         author=Author(
-            int(v[4]) or None,
-            v[5],
-            v[6],
-            [{"name": n, "version": ver} for n, ver in parse_badges(v[11])],
-            v[10] or None,
+            int(row.user_id) or None,
+            row.user_login,
+            row.display_name,
+            [{"name": n, "version": ver} for n, ver in parse_badges(row.badges)],
+            row.color or None,
         ),
-        emotes=parse_emotes(v[12], text) if v[12] else [],
-        reply=_reply(v[13:19]),
-        bits=int(v[9]),
-        is_action=bool(v[8]),
+        emotes=parse_emotes(row.emotes, text) if row.emotes else [],
+        reply=_reply(row.tags),
+        bits=int(row.bits),
+        is_action=bool(row.is_action),
         raw=raw,
     )
 
 
-def _from_message_row(row: Sequence[Any], line: str) -> FileMessage:
-    """From a :func:`classify` chat_messages row (rows.MESSAGE_COLUMNS order)."""
-    extra: dict[str, str] = row[15]
-    values = (
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10],
-        row[11], row[13], *(extra.get(t, "") for t in _REPLY_TAGS),
-    )  # fmt: skip
-    return chat_message(values, line)
-
-
-def event_message(row: Sequence[Any]) -> FileMessage | None:
-    """From a chat_events row in rows.EVENT_COLUMNS order (as :func:`classify` makes it, or as the
-    archive export reads it back: ``at`` in ms, ids as str, ``tags`` unescaped); None when the event
-    is not something a chat user sees (ROOMSTATE, NOTICE, JOIN, ...)."""
-    command, kind = row[4], row[5]
-    tags: dict[str, str] = row[15]  # unescaped values
+def event_message(row: EventRow) -> FileMessage | None:
+    """The file record of a stored event (as :func:`classify` makes it, or as the archive export
+    reads it back); None when the event is not something a chat user sees (ROOMSTATE, NOTICE,
+    JOIN, ...)."""
+    command, kind = row.command, row.kind
+    tags = row.tags  # unescaped values
     author = Author(None, "", "")
     target: dict[str, Any] | None = None
     duration: int | None = None
-    text = row[13]
+    text = row.text
     if command == "USERNOTICE":
         message_type = USERNOTICE_TYPES.get(kind, kind)
         badges = [{"name": n, "version": ver} for n, ver in parse_badges(tags.get("badges"))]
-        author = Author(int(row[6]) or None, row[7], row[8], badges, tags.get("color") or None)
-        if row[10]:
-            target = {"id": int(row[9]) or None, "name": row[10], "message_id": None}
+        color = tags.get("color") or None
+        author = Author(int(row.user_id) or None, row.user_login, row.display_name, badges, color)
+        if row.target_login:
+            target = {"id": int(row.target_user_id) or None, "name": row.target_login, "message_id": None}
     elif command in ("CLEARCHAT", "CLEARMSG") and kind in MODERATION_TYPES:
         message_type = MODERATION_TYPES[kind]
         if kind in ("timeout", "ban"):
-            target = {"id": int(row[9]) or None, "name": row[10], "message_id": None}
-            duration = int(row[12]) if kind == "timeout" else None
+            target = {"id": int(row.target_user_id) or None, "name": row.target_login, "message_id": None}
+            duration = int(row.duration_s) if kind == "timeout" else None
         elif kind == "delete":
-            target = {"id": None, "name": row[10], "message_id": row[11] or None}
+            target = {"id": None, "name": row.target_login, "message_id": row.target_message_id or None}
     else:
         return None
     return FileMessage(
-        message_id=row[3],
+        message_id=row.event_id,
         message=text,
-        timestamp=int(row[2]),
+        timestamp=int(row.at),
         message_type=message_type,
-        channel=row[1],
-        channel_id=int(row[0]) or None,
+        channel=row.channel,
+        channel_id=int(row.channel_id) or None,
         author=author,
         emotes=parse_emotes(tags.get("emotes"), text) if command == "USERNOTICE" else [],
-        system_message=row[14] or None,
+        system_message=row.system_message or None,
         target=target,
         duration_s=duration,
-        raw=row[16],
+        raw=row.raw,
     )
 
 
@@ -170,9 +144,9 @@ def messages_from_lines(lines: Iterable[RawLine]) -> Iterator[FileMessage]:
     channel_ids: dict[str, int] = {}
     for raw in lines:
         batch = classify((raw,), channel_ids)
-        for row in batch.messages:
-            yield _from_message_row(row, raw.line)
-        for row in batch.events:
-            message = event_message(row)
+        for stored in batch.messages:
+            yield chat_message(stored, raw.line)
+        for event in batch.events:
+            message = event_message(event)
             if message is not None:
                 yield message

@@ -24,7 +24,7 @@ event (sub, raid, announcement, timeout, ban, deletion). ``to_dict()`` is the JS
     target          null or {id, name, message_id}: who a timeout/ban/gift/deletion was aimed at
     duration_s      int|null  timeout length
     deleted, timed_out, banned   bool|null  moderation marks: true/false on chat messages in archive
-                          exports (see api.moderation for the rule); null on events, and in live
+                          exports (see query.moderation for the rule); null on events, and in live
                           captures (not known yet)
 
 ``raw`` (the raw IRC line) is not part of the object; only the ``irc`` format writes it.

@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 import orjson
+
 from streamscope.sinks.files.convert import MODERATION_TYPES, USERNOTICE_TYPES
 from streamscope.sinks.files.schema import FileMessage, iso_time
 from streamscope.sinks.files.writers import BaseWriter

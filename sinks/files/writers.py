@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import BinaryIO
 
 import orjson
+
 from streamscope.sinks.files.schema import CSV_COLUMNS, FileMessage, iso_time
 
 
@@ -45,23 +46,6 @@ class BaseWriter:
     def _trailer(self) -> bytes:
         return b""
 
-    def _frame(self, records: Sequence[bytes]) -> bytes:
-        raise NotImplementedError(f"{type(self).__name__} takes FileMessage objects only")
-
-    def records(self, messages: list[FileMessage]) -> list[bytes]:
-        """``messages`` encoded one record each, as :meth:`write_records` takes them (the archive
-        export's fast path builds events in Python and merges them with ClickHouse's records)."""
-        raise NotImplementedError(f"{type(self).__name__} has no record form")
-
-    def write_records(self, records: Sequence[bytes]) -> None:
-        """Append messages already encoded one per record (the format's line for one message,
-        without separators; csv rows end with CRLF) and flush: the archive export's fast path,
-        where ClickHouse builds the records (see :mod:`streamscope.sinks.files.archive_sql`)."""
-        if self.closed:
-            raise ValueError("write to a closed writer")
-        self._emit(self._frame(records) if records else b"")
-        self.messages_written += len(records)
-
     def close(self) -> None:
         """Write the trailer (if the format has one) and flush; ``fp`` stays open (caller's)."""
         if self.closed:
@@ -77,12 +61,6 @@ class JsonlWriter(BaseWriter):
         dumps, opt = orjson.dumps, orjson.OPT_APPEND_NEWLINE
         return b"".join([dumps(m.to_dict(), option=opt) for m in messages])
 
-    def _frame(self, records: Sequence[bytes]) -> bytes:
-        return b"\n".join(records) + b"\n"
-
-    def records(self, messages: list[FileMessage]) -> list[bytes]:
-        return [orjson.dumps(m.to_dict()) for m in messages]
-
 
 class JsonWriter(BaseWriter):
     """One JSON array of objects, one object per line: ``[\\n{...},\\n{...}\\n]\\n``."""
@@ -96,12 +74,6 @@ class JsonWriter(BaseWriter):
 
     def _trailer(self) -> bytes:
         return b"[]\n" if self.messages_written == 0 else b"\n]\n"
-
-    def _frame(self, records: Sequence[bytes]) -> bytes:
-        return (b"[\n" if self.messages_written == 0 else b",\n") + b",\n".join(records)
-
-    def records(self, messages: list[FileMessage]) -> list[bytes]:
-        return [orjson.dumps(m.to_dict()) for m in messages]
 
 
 class CsvWriter(BaseWriter):
@@ -122,22 +94,6 @@ class CsvWriter(BaseWriter):
 
     def _trailer(self) -> bytes:
         return b"" if self._header else self._encode([])
-
-    def _frame(self, records: Sequence[bytes]) -> bytes:
-        head = b"" if self._header else ",".join(CSV_COLUMNS).encode() + b"\r\n"
-        self._header = True
-        return head + b"".join(records)
-
-    def records(self, messages: list[FileMessage]) -> list[bytes]:
-        buf = io.StringIO()
-        out = csv.writer(buf)
-        rows = []
-        for m in messages:
-            out.writerow(m.csv_row())
-            rows.append(buf.getvalue().encode())
-            buf.seek(0)
-            buf.truncate()
-        return rows
 
 
 def txt_line(m: FileMessage) -> str:
@@ -171,12 +127,6 @@ class TxtWriter(BaseWriter):
 
     def _encode(self, messages: list[FileMessage]) -> bytes:
         return "".join([txt_line(m) + "\n" for m in messages]).encode()
-
-    def _frame(self, records: Sequence[bytes]) -> bytes:
-        return b"\n".join(records) + b"\n"
-
-    def records(self, messages: list[FileMessage]) -> list[bytes]:
-        return [txt_line(m).encode() for m in messages]
 
 
 class IrcWriter(BaseWriter):

@@ -28,8 +28,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from streamscope.records import RawEvent
-from streamscope.settings import get_settings
 from streamscope.twitch.eventsub.frames import EventSubParseError, Frame, Session, parse_frame
+from streamscope.twitch.logins import normalize_login
 
 from . import subscriptions, users
 
@@ -73,9 +73,13 @@ class EventSubSource:
 
     * ``channels`` maps broadcaster login -> numeric id; ``user_id`` is the token's user (the chat
       types need it, and its token needs ``user:read:chat``). Per channel it subscribes to
-      stream.online, stream.offline, channel.update and (when ``chat``, default
-      ``settings.eventsub_chat``) channel.chat.message, .notification, .message_delete,
-      .clear_user_messages and .clear.
+      stream.online, stream.offline, channel.update and (when ``chat``) channel.chat.message,
+      .notification, .message_delete, .clear_user_messages and .clear.
+    * Everything it connects to is passed in (the app layer takes it from
+      :class:`~streamscope.settings.Settings`: ``twitch_client_id``, ``twitch_user_token``,
+      ``twitch_eventsub_url``, ``twitch_helix_url``, ``eventsub_chat``, ``eventsub_keepalive_s``).
+      ``keepalive_s`` None leaves Twitch's default (10 s). A missing client id or token is a
+      :class:`ValueError`.
     * Each notification frame is published as ``RawEvent(channel=broadcaster login,
       kind=subscription type, payload=the frame text exactly as received, received_at=epoch ms,
       source=source_name)``. A frame that is not valid EventSub JSON is published with
@@ -100,35 +104,31 @@ class EventSubSource:
         publish: Callable[[list[RawEvent]], None],
         *,
         user_id: str | int,
-        client_id: str | None = None,
-        token: SecretStr | str | None = None,
-        url: str | None = None,
-        helix_url: str | None = None,
-        chat: bool | None = None,
+        client_id: str | None,
+        token: SecretStr | str | None,
+        url: str,
+        helix_url: str,
+        chat: bool = True,
         keepalive_s: int | None = None,
         source_name: str = "eventsub",
         welcome_timeout_s: float = 10.0,
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
     ) -> None:
-        settings = get_settings()
-        client_id = client_id or settings.twitch_client_id
-        secret = token if token is not None else settings.twitch_user_token
-        if not client_id or secret is None:
+        if not client_id or token is None:
             raise ValueError("EventSub needs STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_USER_TOKEN")
-        self._token = secret if isinstance(secret, SecretStr) else SecretStr(secret)
+        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
         self._client_id = client_id
-        self._channels = {login.lower(): str(cid) for login, cid in channels.items()}
+        self._channels = {normalize_login(login): str(cid) for login, cid in channels.items()}
         self._logins = {cid: login for login, cid in self._channels.items()}
         self._user_id = str(user_id)
         self._publish = publish
-        self._url = url or settings.twitch_eventsub_url
-        keepalive_s = keepalive_s if keepalive_s is not None else settings.eventsub_keepalive_s
+        self._url = url
         if keepalive_s is not None:
             sep = "&" if urlsplit(self._url).query else "?"
             self._url += sep + urlencode({"keepalive_timeout_seconds": keepalive_s})
-        self._helix_url = helix_url or settings.twitch_helix_url
-        self._chat = settings.eventsub_chat if chat is None else chat
+        self._helix_url = helix_url
+        self._chat = chat
         self._source = source_name
         self._welcome_timeout_s = welcome_timeout_s
         self._backoff = (backoff_initial_s, backoff_max_s)
@@ -146,6 +146,10 @@ class EventSubSource:
         cls,
         logins: Iterable[str],
         publish: Callable[[list[RawEvent]], None],
+        *,
+        client_id: str | None,
+        token: SecretStr | str | None,
+        helix_url: str,
         **kwargs: Any,
     ) -> tuple[EventSubSource, users.Resolved]:
         """A source for channel logins: their ids and the reading user come from Helix ``GET /users``.
@@ -154,18 +158,21 @@ class EventSubSource:
         :class:`~streamscope.sources.eventsub.users.HelixUsersError` when Helix refuses the token.
         Logins Twitch does not know are left out and reported in ``Resolved.missing``.
         """
-        settings = get_settings()
-        client_id = kwargs.get("client_id") or settings.twitch_client_id
-        token = kwargs.get("token") or settings.twitch_user_token
         if not client_id or token is None:
             raise ValueError("EventSub needs STREAMSCOPE_TWITCH_CLIENT_ID and STREAMSCOPE_TWITCH_USER_TOKEN")
         secret = token.get_secret_value() if isinstance(token, SecretStr) else str(token)
         async with httpx.AsyncClient(timeout=10.0) as http:
-            found = await users.resolve(
-                http, kwargs.get("helix_url") or settings.twitch_helix_url, client_id=client_id, token=secret,
-                logins=logins,
-            )  # fmt: skip
-        return cls(found.channels, publish, user_id=found.user_id, **kwargs), found
+            found = await users.resolve(http, helix_url, client_id=client_id, token=secret, logins=logins)
+        source = cls(
+            found.channels,
+            publish,
+            user_id=found.user_id,
+            client_id=client_id,
+            token=token,
+            helix_url=helix_url,
+            **kwargs,
+        )
+        return source, found
 
     def stats(self) -> EventSubStats:
         return EventSubStats(session_id=self._session.id if self._session else None, **self._counts)
@@ -319,7 +326,7 @@ class EventSubSource:
             if isinstance(cid, str) and cid in self._logins:
                 return self._logins[cid]
         login = event.get("broadcaster_user_login")
-        return login.lower() if isinstance(login, str) else ""
+        return normalize_login(login) if isinstance(login, str) else ""
 
     async def _emit(self, event: RawEvent) -> None:
         await asyncio.to_thread(self._publish, [event])

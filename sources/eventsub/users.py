@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from streamscope.twitch.logins import normalize_login, normalize_logins
+
 __all__ = ["HelixUsersError", "Resolved", "resolve"]
 
 _BATCH = 100
@@ -59,11 +61,11 @@ async def resolve(
     me = await _users(http, url, headers, [])
     if not me:
         raise HelixUsersError(200, "no user for this token (an app token cannot read chat)")
-    wanted = list(dict.fromkeys(login.strip().lower().lstrip("#") for login in logins if login.strip()))
+    wanted = normalize_logins(logins)
     found: dict[str, str] = {}
     for i in range(0, len(wanted), _BATCH):
         for user in await _users(http, url, headers, [("login", login) for login in wanted[i : i + _BATCH]]):
-            found[str(user.get("login", "")).lower()] = str(user.get("id", ""))
+            found[normalize_login(str(user.get("login", "")))] = str(user.get("id", ""))
     channels = {login: found[login] for login in wanted if found.get(login)}
     missing = tuple(login for login in wanted if login not in channels)
     return Resolved(str(me[0].get("id", "")), str(me[0].get("login", "")), channels, missing)

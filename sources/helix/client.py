@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import httpx
 from pydantic import SecretStr
+
 from streamscope.sources.helix.clock import WALL_CLOCK, Clock
 from streamscope.sources.helix.ratelimit import RateLimit
-
 from streamscope.twitch.helix import parse_error
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
+
 from streamscope.sources.helix.client import HelixClient, HelixError
 from streamscope.sources.helix.clock import WALL_CLOCK, Clock
 from streamscope.sources.helix.poller import HelixStreamsPoller
-
 from streamscope.twitch.helix import parse_body
+from streamscope.twitch.logins import normalize_login
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ class Discovery:
         self.on_join = join
         self.on_part = part
         self._poller = poller
-        self.pinned = [p.lower() for p in pinned]
+        self.pinned = [normalize_login(p) for p in pinned]
         self._interval = interval_s
         self._clock = clock
         self.following: list[str] = []

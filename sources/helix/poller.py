@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from pydantic import SecretStr
-from streamscope.sources.helix.client import HelixClient, HelixError
-from streamscope.sources.helix.clock import WALL_CLOCK, Clock
 
 from streamscope.records import RawEvent
 from streamscope.settings import Settings
+from streamscope.sources.helix.client import HelixClient, HelixError
+from streamscope.sources.helix.clock import WALL_CLOCK, Clock
 from streamscope.twitch.helix import envelope
+from streamscope.twitch.logins import normalize_logins
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class HelixStreamsPoller:
         interval_s: float = 60.0,
         clock: Clock = WALL_CLOCK,
     ) -> None:
-        self._logins: list[str] = _normalise(logins)
+        self._logins: list[str] = normalize_logins(logins)
         self._publish = publish
         self.client = client
         self._interval = interval_s
@@ -94,7 +95,7 @@ class HelixStreamsPoller:
 
     def set_logins(self, logins: Iterable[str]) -> None:
         """Track exactly these channels from the next request on (discovery calls this)."""
-        self._logins = _normalise(logins)
+        self._logins = normalize_logins(logins)
 
     async def poll_once(self) -> int:
         """One round over all tracked logins; returns how many envelopes were published."""
@@ -145,12 +146,3 @@ class HelixStreamsPoller:
             self._rounds, s.requests, self._published, self._failures, s.rate_limited, s.paced_s,
             len(self._logins),
         )  # fmt: skip
-
-
-def _normalise(logins: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for login in logins:
-        value = login.strip().lstrip("#").lower()
-        if value:
-            seen.setdefault(value, None)
-    return list(seen)

@@ -2,7 +2,7 @@
 
 Public API: :class:`TwitchIrcSource` and its :class:`IrcSourceStats`. The submodules are split by
 concern: ``lines`` (framing, channel key), ``ratelimit`` (JOIN limit), ``outbox`` (hand-off to a
-blocking publisher), ``connection`` (one socket), ``source`` (sharding and lifecycle).
+blocking publisher), ``websocket`` (one socket), ``source`` (sharding and lifecycle).
 """
 
 from __future__ import annotations

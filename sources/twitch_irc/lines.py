@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from streamscope.twitch.logins import normalize_login
+
 #: A Twitch login: what a channel name is once ``#`` is removed. Checked before a channel name is
 #: ever written into an IRC command, so that no name can smuggle a space or CRLF into the socket.
 LOGIN_RE = re.compile(r"[a-z0-9_]{1,25}")
@@ -15,7 +17,7 @@ LOGIN_RE = re.compile(r"[a-z0-9_]{1,25}")
 
 def normalize_channel(channel: str) -> str:
     """``'#XQCow'`` → ``'xqcow'``; raises :class:`ValueError` for anything that is not a login."""
-    login = channel.strip().lstrip("#").lower()
+    login = normalize_login(channel)
     if not LOGIN_RE.fullmatch(login):
         raise ValueError(f"not a Twitch channel login: {channel!r}")
     return login

@@ -6,18 +6,16 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from streamscope.records import RawLine
-from streamscope.settings import get_settings
 
-from .connection import Connection, Counters, Shared, Timings
 from .lines import normalize_channel
 from .outbox import Outbox
 from .ratelimit import JoinLimiter
+from .websocket import Connection, Counters, Shared, Timings
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +53,9 @@ class TwitchIrcSource:
     * At-most-once per socket: Twitch does not replay what was sent while a socket was down, so a
       reconnect can lose lines; it never duplicates them.
     * At most ``joins_per_window`` JOINs per ``join_window_s`` across all connections (with a
-      small safety margin); at most ``channels_per_connection`` channels per socket.
+      small safety margin); at most ``channels_per_connection`` channels per socket. The app layer
+      passes these and ``url`` from :class:`~streamscope.settings.Settings` (``twitch_irc_url``,
+      ``irc_channels_per_connection``, ``irc_joins_per_window``, ``irc_join_window_s``).
     * ``await run()`` returns after ``await stop()`` once everything received was published. If
       ``publish`` raises, ``run`` closes the sockets and re-raises it. A source runs once.
 
@@ -68,25 +68,21 @@ class TwitchIrcSource:
         channels: Iterable[str],
         publish: Callable[[list[RawLine]], None],
         *,
-        url: str | None = None,
-        channels_per_connection: int | None = None,
-        joins_per_window: int | None = None,
-        join_window_s: float | None = None,
+        url: str,
+        channels_per_connection: int,
+        joins_per_window: int,
+        join_window_s: float,
         source_name: str = "irc",
         idle_ping_s: float = 300.0,
         pong_timeout_s: float = 10.0,
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
     ) -> None:
-        # Settings are read here, not at import, so tests and CLI flags can change them first.
-        self.url = url if url is not None else get_settings().twitch_irc_url
-        self.channels_per_connection = _or_setting(channels_per_connection, "irc_channels_per_connection")
+        self.url = url
+        self.channels_per_connection = channels_per_connection
         if self.channels_per_connection < 1:
             raise ValueError("channels_per_connection must be >= 1")
-        limiter = JoinLimiter(
-            _or_setting(joins_per_window, "irc_joins_per_window"),
-            _or_setting(join_window_s, "irc_join_window_s"),
-        )
+        limiter = JoinLimiter(joins_per_window, join_window_s)
         timings = Timings(idle_ping_s, pong_timeout_s, backoff_initial_s, backoff_max_s)
         self._outbox = Outbox(publish)
         self._shared = Shared(self.url, source_name, limiter, self._outbox, timings, Counters())
@@ -219,8 +215,3 @@ class TwitchIrcSource:
             error = next((r for r in results if isinstance(r, Exception)), None)
         if error is not None:
             raise error
-
-
-def _or_setting(value: T | None, name: str) -> T:
-    """``value``, or the setting ``name`` when it is None."""
-    return value if value is not None else cast(T, getattr(get_settings(), name))

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import orjson
+
+from streamscope.timeutil import MAX_MS, iso_ms
+from streamscope.twitch.logins import normalize_login
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +66,6 @@ class StreamsPoll:
 
 #: Ids are ``UInt64`` columns.
 MAX_ID = 2**64 - 1
-#: Times are ``DateTime64(3)`` columns read back as Python datetimes, which end at 9999-12-31.
-MAX_MS = 253402300799999
 
 
 def check_id(text: object, what: str) -> int:
@@ -77,9 +77,10 @@ def check_id(text: object, what: str) -> int:
 
 
 def check_ms(value: int, what: str) -> int:
-    """``value`` if it is epoch ms from 1970 up to 9999-12-31 (what the warehouse stores and reads)."""
-    if not 0 <= value < MAX_MS:
-        raise ValueError(f"{what} {value} is not epoch ms between 1970 and 9999")
+    """``value`` if it is epoch ms from 1970 up to :data:`~streamscope.timeutil.MAX_MS` (end of 2299,
+    what the warehouse's ``DateTime64(3)`` columns hold)."""
+    if not 0 <= value <= MAX_MS:
+        raise ValueError(f"{what} {value} is not epoch ms between 1970 and 2299")
     return value
 
 
@@ -91,22 +92,6 @@ def envelope(polled_at: int, logins: Sequence[str], body: bytes | str) -> str:
     """The HELIX_STREAMS message for one response body (kept byte-for-byte inside the JSON)."""
     parsed = orjson.loads(body)
     return orjson.dumps({"polled_at": polled_at, "logins": list(logins), "body": parsed}).decode()
-
-
-def iso_ms(value: str) -> int:
-    """Epoch ms of a Twitch RFC 3339 timestamp (``2018-03-06T15:07:45Z``, nanoseconds allowed)."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    # Python parses at most microseconds: cut longer fractions (EventSub sends nanoseconds).
-    if "." in text:
-        head, _, rest = text.partition(".")
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        text = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        raise ValueError(f"timestamp without offset: {value!r}")
-    return int(parsed.timestamp() * 1000)
 
 
 def _sample(item: Mapping[str, Any], polled_at: int) -> StreamSample:
@@ -125,7 +110,7 @@ def _sample(item: Mapping[str, Any], polled_at: int) -> StreamSample:
         raise ValueError("started_at missing")
     return StreamSample(
         channel_id=uid,
-        channel=login.strip().lower(),
+        channel=normalize_login(login),
         sampled_at=polled_at,
         viewers=viewers,
         stream_id=sid,
@@ -142,7 +127,7 @@ def parse_body(body: Mapping[str, Any], polled_at: int, logins: Sequence[str] = 
     data = body.get("data")
     if not isinstance(data, list):
         raise HelixPayloadError("body has no data array")
-    poll = StreamsPoll(polled_at, tuple(login.lower() for login in logins))
+    poll = StreamsPoll(polled_at, tuple(normalize_login(login) for login in logins))
     pagination = body.get("pagination")
     if isinstance(pagination, dict) and isinstance(pagination.get("cursor"), str):
         poll.cursor = pagination["cursor"] or None
@@ -154,7 +139,7 @@ def parse_body(body: Mapping[str, Any], polled_at: int, logins: Sequence[str] = 
             continue
         name = item.get("user_login") or item.get("user_name")
         if isinstance(name, str) and name.strip():
-            poll.named.add(name.strip().lower())
+            poll.named.add(normalize_login(name))
         else:
             poll.unnamed += 1
         try:
@@ -177,8 +162,8 @@ def parse_envelope(payload: str | bytes) -> StreamsPoll:
     if not isinstance(doc, dict):
         raise HelixPayloadError("envelope is not an object")
     polled_at, logins, body = doc.get("polled_at"), doc.get("logins"), doc.get("body")
-    if not isinstance(polled_at, int) or isinstance(polled_at, bool) or not 0 <= polled_at < MAX_MS:
-        raise HelixPayloadError(f"envelope polled_at {polled_at!r} is not epoch ms between 1970 and 9999")
+    if not isinstance(polled_at, int) or isinstance(polled_at, bool) or not 0 <= polled_at <= MAX_MS:
+        raise HelixPayloadError(f"envelope polled_at {polled_at!r} is not epoch ms between 1970 and 2299")
     if not isinstance(logins, list) or not all(isinstance(x, str) for x in logins):
         raise HelixPayloadError("envelope logins is not a list of logins")
     if not isinstance(body, dict):

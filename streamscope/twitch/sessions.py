@@ -2,8 +2,9 @@
 
 Inputs (all for one channel, keyed by login): a Helix viewer sample, "absent from a /streams answer
 that asked for it", EventSub ``stream.online`` / ``stream.offline`` / ``channel.update``. Output:
-snapshots of the sessions that changed, as ``streams`` rows (:data:`STREAM_COLUMNS`), each with a
-larger ``version`` than the last (ReplacingMergeTree keeps the newest).
+snapshots of the sessions that changed, as ``streams`` rows
+(:class:`~streamscope.warehouse.rows.StreamRow`), each with a larger ``version``
+than the last (ReplacingMergeTree keeps the newest).
 
 Rules:
 * A session opens on ``stream.online`` or on the first sample with a stream id not seen before;
@@ -36,14 +37,9 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from streamscope.twitch.helix import StreamSample
-
-STREAM_COLUMNS = (
-    "channel_id", "channel", "stream_id", "started_at", "ended_at", "end_reason", "last_sample_at",
-    "peak_viewers", "viewer_sum", "samples", "segments", "version",
-)  # fmt: skip
+from streamscope.warehouse.rows import StreamRow
 
 ABSENCE_GRACE_MS = 10 * 60 * 1000
 #: Closed sessions kept per channel (late inputs, reopening), also what is loaded at start.
@@ -79,7 +75,9 @@ class Offline:
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelUpdate:
+class TitleAndGame:
+    """The title and game the channel shows from ``at`` on (an EventSub ``channel.update``)."""
+
     channel_id: int
     login: str
     title: str
@@ -88,8 +86,8 @@ class ChannelUpdate:
     at: int
 
 
-SessionInput = StreamSample | Absent | Online | Offline | ChannelUpdate
-StreamEvent = Online | Offline | ChannelUpdate
+SessionInput = StreamSample | Absent | Online | Offline | TitleAndGame
+StreamEvent = Online | Offline | TitleAndGame
 
 
 @dataclass(slots=True)
@@ -111,8 +109,8 @@ class Session:
     """Samples at or before this time are not in ``counted`` and may have been counted: a late one
     is ignored. None: every counted poll time is in ``counted``."""
 
-    def row(self, version: int) -> tuple[Any, ...]:
-        return (
+    def row(self, version: int) -> StreamRow:
+        return StreamRow(
             self.channel_id, self.channel, self.stream_id, self.started_at, self.ended_at,
             self.end_reason, self.last_sample_at, self.peak_viewers, self.viewer_sum, self.samples,
             list(self.segments), version,
@@ -184,7 +182,7 @@ class ChannelState:
                 state.title_at, state.title, state.game_id, state.game = newest.segments[-1]
         return state
 
-    def step(self, item: SessionInput) -> list[tuple[Any, ...]]:
+    def step(self, item: SessionInput) -> list[StreamRow]:
         """Apply one input; the rows of the sessions it changed (newest state, new version)."""
         at = item.sampled_at if isinstance(item, StreamSample) else item.at
         if not isinstance(item, Absent):

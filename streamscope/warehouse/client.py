@@ -17,8 +17,6 @@ from urllib.parse import unquote, urlsplit
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from streamscope.settings import get_settings
-
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -45,11 +43,9 @@ def chdb_path(url: str) -> str | None:
     return str(Path(path).expanduser().resolve())
 
 
-def connect(url: str | None = None, database: str | None = None, *, create: bool = True) -> Client:
-    """A client whose default database is ``database`` (created when missing and ``create``)."""
-    settings = get_settings()
-    url = url or settings.clickhouse_url
-    database = database or settings.clickhouse_database
+def connect(url: str, database: str, *, create: bool = True) -> Client:
+    """A client of the warehouse at ``url`` whose default database is ``database`` (created when
+    missing and ``create``); the app layer passes ``Settings.clickhouse_url``/``clickhouse_database``."""
     if not _DB_NAME.match(database):
         raise WarehouseError(f"invalid ClickHouse database name {database!r}: use letters, digits and _")
     path = chdb_path(url)

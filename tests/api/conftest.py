@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
-from streamscope.api import create_app
 
+from streamscope.api import create_app
 from streamscope.records import RawLine
+from streamscope.settings import Settings
 from tests.data import FIXTURES, XQCOW
 from tests.oracle import split_line, unescape
 
@@ -81,7 +82,7 @@ def privmsgs(lines: Iterable[str]) -> list[dict[str, Any]]:
                 "tags": p.tags,
             }
         )
-    # ClickHouse orders UUIDs by their last 8 bytes, then their first 8 (see api.message_query).
+    # ClickHouse orders UUIDs by their last 8 bytes, then their first 8 (see query.messages).
     out.sort(key=lambda m: (m["ts"], m["id"].replace("-", "")[16:], m["id"].replace("-", "")[:16]))
     return out
 
@@ -171,7 +172,7 @@ def load() -> Callable[[Client, Path | str | Sequence[str]], dict[str, int]]:
 @pytest.fixture
 def api(warehouse: Client) -> Iterator[TestClient]:
     """A TestClient over an app bound to this test's warehouse database."""
-    with TestClient(create_app(client=warehouse), raise_server_exceptions=False) as client:
+    with TestClient(create_app(Settings(), client=warehouse), raise_server_exceptions=False) as client:
         yield client
 
 

@@ -2,7 +2,7 @@
 
 Live jobs capture from the loopback Twitch IRC server replaying the real #xqcow recording; VOD jobs
 read the loopback Twitch GQL server serving the same recording as replay comments. Expected files
-come from :mod:`tests.streamscope.capture.oracle`, which reads the raw lines independently.
+come from :mod:`tests.capture.oracle`, which reads the raw lines independently.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from typing import Any
 import httpx
 import pytest
 from clickhouse_connect.driver.client import Client
-from streamscope.api import create_app
 
+from streamscope.api import create_app
 from streamscope.settings import Settings
+from tests.capture.oracle import expected, read_file, txt_lines
 from tests.data import XQCOW
 from tests.fixtures.twitch_gql_server import TwitchGqlServer
 from tests.fixtures.twitch_irc_server import TwitchIrcServer, load_lines
-from tests.streamscope.capture.oracle import expected, read_file, txt_lines
 
 LINES = load_lines(XQCOW)
 XQCOW_ID = "71092938"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from streamscope.api import cursor as cursors
+
+from streamscope.query import cursor as cursors
 
 OK = {"start": "2019-09-15T00:00:00Z", "end": "2019-09-16T00:00:00Z"}
 CHAT = "/v1.0/71092938/chat"
@@ -106,9 +107,11 @@ def test_valid_cursor_from_elsewhere_still_pages(loaded) -> None:
 
 def test_unexpected_failure_is_a_500_with_the_error_shape(warehouse) -> None:
     from fastapi.testclient import TestClient
-    from streamscope.api import create_app
 
-    app = create_app(client=warehouse)
+    from streamscope.api import create_app
+    from streamscope.settings import Settings
+
+    app = create_app(Settings(), client=warehouse)
 
     @app.get("/boom")
     def boom() -> None:

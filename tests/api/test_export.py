@@ -13,18 +13,15 @@ import io
 import json
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
-from streamscope.api.deps import Warehouse
-from streamscope.api.routes.export import export_client
-from streamscope.sinks.files import FORMATS, FileMessage, messages_from_lines, open_writer
-from streamscope.sinks.files.archive import ArchiveExport, ArchiveQuery
 
 from streamscope.records import RawLine
+from streamscope.sinks.files import FORMATS, FileMessage, messages_from_lines, open_writer
+from tests.synthetic import BIG_MESSAGES, insert_big_channel
 
 Load = Callable[[Client, Any], dict[str, int]]
 XQCOW_ID = 71092938
@@ -278,59 +275,10 @@ def test_bad_input_is_a_4xx_with_the_error_shape(
 
 
 def test_a_large_export_is_streamed_in_blocks(api: TestClient, warehouse: Client) -> None:
-    """300k messages leave ClickHouse in many blocks and reach the client in many chunks, each a small
-    part of the file: the export never holds all rows (peak memory is measured in bench/export.py).
-    3,000 timeouts, one every second, read in pages of 500 (6 windows), land each right after the
-    message of its second."""
-    n, events = 300_000, 3000
-    warehouse.command(
-        "INSERT INTO chat_messages (channel_id, channel, sent_at, message_id, user_id, user_login, "
-        "display_name, text, is_action, bits, tag_layout, received_at, source) "
-        "SELECT 7, 'big', fromUnixTimestamp64Milli(toInt64(1568505600000 + number * 10), 'UTC'), "
-        "generateUUIDv4(), number % 1000 + 1, concat('u', toString(number % 1000)), '', "
-        "concat('message ', toString(number)), false, 0, '', now64(3), 'bench' FROM numbers(300000)"
-    )
-    warehouse.command(
-        "INSERT INTO chat_events (channel_id, channel, at, event_id, command, kind, target_user_id, "
-        "target_login, duration_s, raw, received_at, source) "
-        "SELECT 7, 'big', fromUnixTimestamp64Milli(toInt64(1568505600005 + number * 1000), 'UTC'), "
-        "generateUUIDv4(), 'CLEARCHAT', 'timeout', number % 1000 + 1, concat('u', toString(number % 1000)), "
-        "10, '', now64(3), 'bench' FROM numbers(3000)"
-    )
-    warehouse.command("INSERT INTO channels VALUES (7, 'big', now64(3), now64(3))")
-    export = ArchiveExport(warehouse, ArchiveQuery(7, "big"), "jsonl", event_page_rows=500)
-    sizes, times, kinds = [], [], []
-    for chunk in export.chunks():
-        sizes.append(len(chunk))
-        for line in chunk.splitlines():
-            obj = json.loads(line)
-            times.append(obj["timestamp"])
-            kinds.append(obj["message_type"])
-    assert (export.rows, export.messages, export.events) == (n + events, n, events)
-    assert export.blocks == len(sizes) >= 10 and max(sizes) < sum(sizes) / 5
-    assert times == sorted(times) and len(times) == n + events
-    assert [i for i, k in enumerate(kinds) if k == "timeout"] == [101 * k + 1 for k in range(events)]
-
+    """300k messages reach the client in many chunks, each a small part of the file: the response is
+    streamed as the reader yields blocks (the reader's own blocks: tests/query/test_archive.py)."""
+    insert_big_channel(warehouse)
     with api.stream("GET", "/v1/channels/big/export", params={"format": "csv"}) as r:
         chunks = [len(c) for c in r.iter_raw()]
     assert len(chunks) >= 10 and max(chunks) < sum(chunks) / 5
-    assert sum(chunks) > n * 40
-
-
-def test_an_export_does_not_hold_up_other_requests(
-    warehouse: Client, load: Load, xqcow_lines: list[str]
-) -> None:
-    """With chDB the export streams on a handle of its own: the API's shared client answers while
-    the export's query is still open."""
-    if not warehouse.uri.startswith("chdb://"):
-        pytest.skip("a ClickHouse server client is shared and held by design")
-    load(warehouse, xqcow_lines)
-    shared = Warehouse(warehouse)
-    with export_client(shared) as client, ThreadPoolExecutor(1) as pool:
-        assert client is not warehouse
-        chunks = ArchiveExport(client, ArchiveQuery(XQCOW_ID, "xqcow"), "jsonl").chunks()
-        first = next(chunks)  # the stream is open now
-        other = pool.submit(shared.rows, "SELECT count() FROM chat_messages FINAL")
-        assert other.result(timeout=60)[0][0] == 4933
-        rest = b"".join(chunks)
-    assert len((first + rest).splitlines()) == 5000  # 4,933 messages, 67 events
+    assert sum(chunks) > BIG_MESSAGES * 40

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+
 from streamscope.api import create_app, metrics
+from streamscope.settings import Settings
 
 
 class _DeadClient:
@@ -19,7 +21,7 @@ def test_healthz_ok(api) -> None:
 
 
 def test_healthz_503_when_the_warehouse_fails() -> None:
-    with TestClient(create_app(client=_DeadClient()), raise_server_exceptions=False) as client:  # type: ignore[arg-type]
+    with TestClient(create_app(Settings(), client=_DeadClient()), raise_server_exceptions=False) as client:  # type: ignore[arg-type]
         r = client.get("/healthz")
     assert r.status_code == 503
     assert r.json() == {

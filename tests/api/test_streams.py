@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
-from streamscope.sinks.streams import SAMPLE_COLUMNS
 
-from streamscope.twitch.sessions import STREAM_COLUMNS
+from streamscope.warehouse.rows import SAMPLE_COLUMNS, STREAM_COLUMNS
 from tests.data import XQCOW
 
 XQCOW_ID = 71092938

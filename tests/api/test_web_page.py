@@ -19,8 +19,9 @@ import httpx
 import pytest
 import uvicorn
 from clickhouse_connect.driver.client import Client
-from streamscope.api import create_app
 
+from streamscope.api import create_app
+from streamscope.settings import Settings
 from tests.data import XQCOW
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def site(warehouse: Client, load: Loader) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(client=warehouse), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(), client=warehouse), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -6,14 +6,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bytewax.testing import TestingSink, TestingSource, run_main
 from clickhouse_connect.driver.client import Client
-from streamscope.app.runtime import EmbeddedIngest
-from streamscope.pipelines.chat import build_flow
-from streamscope.sources.replay import read_lines, replay
 
+from streamscope import topics
+from streamscope.app.runtime import Runtime
+from streamscope.pipelines.chat import ParseEnrich
+from streamscope.pipelines.transport import Received
+from streamscope.sources.replay import read_lines, replay
 from streamscope.twitch.irc.rows import MESSAGE_COLUMNS, RowBatch, rebuild_message_line
 from tests.data import FIXTURES, PAJLADA, XQCOW
+from tests.fixtures.embedded import embedded_runtime
 
 CONTROL = {"PING", "PONG", "CAP", "RECONNECT", "001", "002", "003", "004", "372", "375", "376"}
 
@@ -32,23 +34,22 @@ def raw_lines(path: Path) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
-def ingest(client: Client, warehouse_url: str, paths: list[Path]) -> EmbeddedIngest:
-    pipeline = EmbeddedIngest(warehouse_url, client.database or "", batch_rows=1000, flush_interval_s=0.2)
-    pipeline.start()
-    replay(paths, pipeline.publish, batch_size=500)
-    pipeline.finish(timeout=120)
-    return pipeline
+def ingest(client: Client, warehouse_url: str, paths: list[Path]) -> Runtime:
+    runtime = embedded_runtime(client, warehouse_url).start_dataflows(["chat"])
+    replay(paths, runtime.publisher(topics.IRC_RAW, "replay").publish, batch_size=500)
+    runtime.finish(timeout=120)
+    return runtime
 
 
 def scalar(client: Client, sql: str) -> Any:
     return client.query(sql).result_rows[0][0]
 
 
-def test_flow_turns_each_batch_into_rows() -> None:
+def test_parse_enrich_turns_each_batch_into_rows() -> None:
     records = list(read_lines([XQCOW]))
     batches = [records[i : i + 700] for i in range(0, len(records), 700)]
-    out: list[RowBatch] = []
-    run_main(build_flow(TestingSource(batches), TestingSink(out)))
+    parse = ParseEnrich()
+    out: list[RowBatch] = [parse(Received("t", batch))[1] for batch in batches]
 
     assert len(out) == len(batches)
     for batch, rows in zip(batches, out, strict=True):

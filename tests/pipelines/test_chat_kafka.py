@@ -9,29 +9,26 @@
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import pytest
-from bytewax.testing import run_main
 from clickhouse_connect.driver.client import Client
 from confluent_kafka import Consumer, Producer, TopicPartition
-from streamscope.app.runtime import recovery_config
-from streamscope.pipelines import chat
-from streamscope.sinks.kafka import KafkaPublisher
-from streamscope.sources.replay import replay
 
 from streamscope import topics
-from streamscope.bus import TOPIC_IRC_RAW, InProcessBus
+from streamscope.app.runtime import Runtime
 from streamscope.kafka import encode_line, ensure_topics, topic_name
 from streamscope.metrics import REGISTRY
+from streamscope.pipelines.transport import Batching, KafkaTransport
 from streamscope.records import RawLine
 from streamscope.settings import Settings
+from streamscope.sinks.kafka import KafkaPublisher
+from streamscope.sources.replay import replay
 from tests.data import PAJLADA, XQCOW
+from tests.fixtures.embedded import embedded_runtime
 from tests.fixtures.kafka_broker import KafkaBroker
 
 TABLES = {
@@ -60,47 +57,28 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 60) ->
 
 
 class KafkaFlow:
-    """The Kafka chat flow on a thread with recovery in ``tmp``; ``stop()`` ends it cleanly."""
+    """The chat dataflow of a Kafka :class:`Runtime` (recovery in ``tmp``); ``stop()`` ends it cleanly."""
 
     def __init__(
-        self,
-        broker: KafkaBroker,
-        topic: str,
-        client: Client,
-        url: str,
-        tmp: Path,
-        dead_letter_topic: str | None = None,
+        self, broker: KafkaBroker, topic: str, client: Client, url: str, tmp: Path, dead_letters: bool = False
     ) -> None:
-        self.stop_event = threading.Event()
-        database = client.database
-        from streamscope.warehouse import connect
-
-        flow = chat.kafka_flow(
+        prefix = topic[: -len(topics.IRC_RAW.name)]
+        settings = Settings(
+            clickhouse_url=url, clickhouse_database=client.database or "", sink_batch_rows=500,
+            sink_flush_interval_s=0.1, recovery_dir=str(tmp / "recovery"), snapshot_interval_s=1,
+            kafka_brokers=broker.bootstrap, kafka_topic_prefix=prefix,
+        )  # fmt: skip
+        transport = KafkaTransport(
             broker.bootstrap,
-            topic,
-            lambda: connect(url, database),
-            batch_rows=500,
-            flush_interval_s=0.1,
-            stop=self.stop_event,
-            dead_letter_topic=dead_letter_topic,
+            prefix=prefix,
+            batching=Batching.from_settings(settings),
+            dead_letters=dead_letters,
         )
-        config = recovery_config(Settings(recovery_dir=str(tmp / "recovery")), "chat")
-        self.errors: list[BaseException] = []
-
-        def main() -> None:
-            try:
-                run_main(flow, epoch_interval=timedelta(seconds=1), recovery_config=config)
-            except BaseException as exc:
-                self.errors.append(exc)
-
-        self.thread = threading.Thread(target=main, daemon=True)
-        self.thread.start()
+        self.runtime = Runtime(settings, transport).start_dataflows(["chat"])
 
     def stop(self) -> None:
-        self.stop_event.set()
-        self.thread.join(60)
-        assert not self.thread.is_alive()
-        assert not self.errors, self.errors
+        self.runtime.finish(60)
+        assert not self.runtime.alive()
 
 
 @pytest.fixture
@@ -118,10 +96,9 @@ def test_kafka_flow_stores_exactly_the_rows_of_the_embedded_path(
     tmp_path: Path,
 ) -> None:
     embedded, distributed = warehouse_factory(), warehouse_factory()
-    bus: InProcessBus[RawLine] = InProcessBus()
-    published = replay([XQCOW, PAJLADA], lambda b: bus.publish(TOPIC_IRC_RAW, b))
-    bus.close(TOPIC_IRC_RAW)
-    chat.run(bus, lambda: embedded, batch_rows=1000, flush_interval_s=0.1)
+    reference = embedded_runtime(embedded, warehouse_url, flush_interval_s=0.1).start_dataflows(["chat"])
+    published = replay([XQCOW, PAJLADA], reference.publisher(topics.IRC_RAW, "replay").publish)
+    reference.finish(120)
 
     produced_before = sample("kafka_produced_messages_total", {"topic": raw_topic})
     captured_before = sample("captured_lines_total", {"source": "replay", "channel": "xqcow"})
@@ -150,7 +127,7 @@ def test_kafka_flow_stores_exactly_the_rows_of_the_embedded_path(
     flow.stop()
     for table in TABLES:
         assert table_rows(distributed, table) == expected[table], table
-    dead = "SELECT stage, reason, raw FROM dead_letters ORDER BY raw"
+    dead = "SELECT stage, reason, raw FROM dead_letters FINAL ORDER BY raw"
     assert distributed.query(dead).result_rows == embedded.query(dead).result_rows
 
 
@@ -180,16 +157,18 @@ def test_poison_messages_are_dead_lettered_and_the_flow_goes_on(
     prefix = raw_topic[: -len(topics.IRC_RAW.name)]
     ensure_topics(kafka_broker.bootstrap, [topics.DEAD_LETTERS], prefix=prefix)
     dlq = topic_name(topics.DEAD_LETTERS, prefix)
-    flow = KafkaFlow(kafka_broker, raw_topic, warehouse, warehouse_url, tmp_path, dead_letter_topic=dlq)
+    flow = KafkaFlow(kafka_broker, raw_topic, warehouse, warehouse_url, tmp_path, dead_letters=True)
     wait_for(
         lambda: (
             warehouse.query("SELECT count() FROM chat_messages").result_rows[0][0] == 50
-            and warehouse.query("SELECT count() FROM dead_letters").result_rows[0][0] == 3
+            and warehouse.query("SELECT count() FROM dead_letters FINAL").result_rows[0][0] == 3
         ),
         "50 messages and 3 dead letters",
     )
     flow.stop()
-    rows = warehouse.query("SELECT stage, reason, raw FROM dead_letters ORDER BY received_at").result_rows
+    rows = warehouse.query(
+        "SELECT stage, reason, raw FROM dead_letters FINAL ORDER BY received_at"
+    ).result_rows
     assert [r[0] for r in rows] == ["decode"] * 3
     for (_, reason, raw), (_, value, why) in zip(rows, poison, strict=True):
         assert reason.startswith(why), reason

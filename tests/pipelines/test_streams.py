@@ -9,19 +9,19 @@ from typing import Any
 
 import orjson
 import pytest
+from bytewax.run import cli_main
 from clickhouse_connect.driver.client import Client
-from streamscope.app.streams_runtime import EmbeddedStreams
-from streamscope.pipelines import streams
 
 from streamscope import topics
-from streamscope.bus import InProcessBus
+from streamscope.pipelines import streams
+from streamscope.pipelines.transport import Received
 from streamscope.records import RawEvent
 from streamscope.twitch.sessions import ChannelState
-from streamscope.warehouse import connect
-from tests.data import SHARED_DATA
+from tests.data import EVENTSUB
+from tests.fixtures.embedded import embedded_runtime
 from tests.fixtures.helix_server import NINJA_PAGE, recorded
 
-FRAMES = SHARED_DATA / "eventsub" / "chatterino2" / "ws-messages"
+FRAMES = EVENTSUB / "chatterino2" / "ws-messages"
 
 
 def ms(iso: str) -> int:
@@ -60,18 +60,13 @@ def run_flow(
     eventsub_events: list[RawEvent],
     seed: dict[str, ChannelState] | None = None,
 ) -> None:
-    bus: InProcessBus[RawEvent] = InProcessBus()
+    runtime = embedded_runtime(client, warehouse_url, batch_rows=100)
+    flow = streams.graph(runtime.context(), seed=(lambda: seed) if seed is not None else None)
+    bus = runtime.transport.bus  # type: ignore[attr-defined]
     bus.publish(topics.HELIX_STREAMS.name, helix_events)
     bus.publish(topics.EVENTSUB_RAW.name, eventsub_events)
-    bus.close(topics.HELIX_STREAMS.name)
-    bus.close(topics.EVENTSUB_RAW.name)
-    streams.run(
-        bus,
-        lambda: connect(warehouse_url, client.database or ""),
-        batch_rows=100,
-        flush_interval_s=0.2,
-        seed=seed,
-    )
+    runtime.transport.stop()  # the inputs end once they have drained what was published
+    cli_main(flow)
 
 
 def sessions(client: Client) -> list[dict[str, Any]]:
@@ -207,9 +202,9 @@ def test_values_the_warehouse_cannot_store_are_dead_lettered_not_crashing_the_fl
         helix(t0, ["ninja"], [ninja]),
         helix(t0 + 60_000, ["ninja"], [huge_id]),
         helix(t0 + 120_000, ["ninja"], [year_one]),
-        helix(10**18, ["ninja"], [ninja]),  # polled_at past year 9999
+        helix(10**18, ["ninja"], [ninja]),  # polled_at past year 2299
     ]
-    split = streams.Splitter()(polls[1:])
+    split = streams.Splitter()(Received("t", polls[1:]))
     assert (split.samples.samples, split.keyed) == ([], [])
     # stream.online of a broadcaster id beyond UInt64 and another stamped in year 1.
     events = [
@@ -222,11 +217,11 @@ def test_values_the_warehouse_cannot_store_are_dead_lettered_not_crashing_the_fl
     ).result_rows
     assert [(d[0], d[1]) for d in dead] == [
         ("streams", "stream.online: broadcaster_user_id '18446744073709551616' is not a numeric id"),
-        ("streams", "stream.online: message_timestamp -62135596800000 is not epoch ms between 1970 and 9999"),
+        ("streams", "stream.online: message_timestamp -62135596800000 is not epoch ms between 1970 and 2299"),
         ("streams", "helix stream item: user_id '18446744073709551616' is not a numeric id"),
-        ("streams", "helix stream item: started_at -62135596800000 is not epoch ms between 1970 and 9999"),
+        ("streams", "helix stream item: started_at -62135596800000 is not epoch ms between 1970 and 2299"),
         ("streams", "helix.streams: envelope polled_at 1000000000000000000 is not epoch ms"
-                    " between 1970 and 9999"),
+                    " between 1970 and 2299"),
     ]  # fmt: skip
     assert [json.loads(d[2]) for d in dead[2:4]] == [huge_id, year_one]
     # The good poll is stored; the rejected items said the channel was live, so nothing ended.
@@ -261,10 +256,10 @@ def test_a_restart_continues_the_stored_sessions(warehouse: Client, warehouse_ur
     renamed = dict(ninja, viewer_count=80000, title="new title")
 
     def up(polls: list[RawEvent]) -> None:
-        """One run of ``streamscope up``'s streams side (EmbeddedStreams), stopped after the polls."""
-        embedded = EmbeddedStreams(warehouse_url, warehouse.database or "", flush_interval_s=0.2).start()
-        embedded.publish(topics.HELIX_STREAMS.name, polls)
-        embedded.finish(60)
+        """One run of ``streamscope up``'s streams dataflow (a Runtime), stopped after the polls."""
+        runtime = embedded_runtime(warehouse, warehouse_url).start_dataflows(["streams"])
+        runtime.publisher(topics.HELIX_STREAMS, "helix").publish(polls)
+        runtime.finish(60)
 
     up([helix(t0, ["ninja"], [ninja]), helix(t0 + 60_000, ["ninja"], [renamed])])
     # Restarted: the next polls (and one delivered again) continue the session stored before.

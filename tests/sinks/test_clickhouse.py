@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from clickhouse_connect.driver.client import Client
+
 from streamscope.sinks.clickhouse import FlushReport, WarehouseWriter
 from streamscope.sources.replay import read_lines
-
 from streamscope.twitch.irc.rows import MESSAGE_COLUMNS, RowBatch, classify
 from tests.data import XQCOW
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from streamscope.sinks.kafka import KafkaPublisher
 
 from streamscope import topics
 from streamscope.kafka import decode_line, encode_line, ensure_topics, topic_name
 from streamscope.metrics import REGISTRY
 from streamscope.records import RawLine
+from streamscope.sinks.kafka import KafkaPublisher
 from tests.data import XQCOW
 from tests.fixtures import kafka_broker as kb
 

@@ -7,21 +7,22 @@ from datetime import datetime
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
-from streamscope.sinks.streams import SAMPLE_COLUMNS, StreamsBatch, StreamsWriter
 
+from streamscope.sinks.streams import StreamsBatch, StreamsWriter
 from streamscope.twitch.helix import parse_body
 from streamscope.twitch.sessions import ChannelState
+from streamscope.warehouse.rows import SAMPLE_COLUMNS, ViewerSampleRow
 from tests.fixtures.helix_server import NINJA_PAGE, SANDY_PAGE, recorded
 
 T0 = int(datetime.fromisoformat("2018-03-06T16:00:00+00:00").timestamp() * 1000)
 
 
-def sample_rows(page: Any, polled_at: int) -> list[tuple[Any, ...]]:
+def sample_rows(page: Any, polled_at: int) -> list[ViewerSampleRow]:
     """The viewer_samples rows of a recorded GET /streams page (as the dataflow builds them)."""
     poll = parse_body(page, polled_at)
     return [
-        (s.channel_id, s.channel, s.sampled_at, s.viewers, s.stream_id, s.started_at, s.game_id, s.game,
-         s.title, s.language, "helix")
+        ViewerSampleRow(s.channel_id, s.channel, s.sampled_at, s.viewers, s.stream_id, s.started_at,
+                        s.game_id, s.game, s.title, s.language, "helix")
         for s in poll.samples
     ]  # fmt: skip
 
@@ -32,18 +33,18 @@ def test_refused_rows_are_dead_lettered_and_every_other_row_is_stored(warehouse:
     good = [*ninja, *sandy, *sample_rows(recorded(NINJA_PAGE), T0 + 60_000)]
     # A channel id one past UInt64 (the client refuses it: DataError) and a title with a lone
     # surrogate (UnicodeEncodeError, a ValueError, while encoding): once these crash-looped the flow.
-    too_big = (2**64, *ninja[0][1:])
-    surrogate = (*ninja[0][:8], "title \ud800", *ninja[0][9:])
+    too_big = ninja[0]._replace(channel_id=2**64)
+    surrogate = ninja[0]._replace(title="title \ud800")
     state = ChannelState()
     session_rows = state.step(parse_body(recorded(NINJA_PAGE), T0).samples[0])
-    bad_session = (2**64, *session_rows[0][1:])
+    bad_session = session_rows[0]._replace(channel_id=2**64)
     flushed: list[tuple[int, int]] = []
     writer = StreamsWriter(warehouse, on_flush=lambda a, b: flushed.append((a, b)))
     writer.add(
         StreamsBatch(
             samples=[good[0], too_big, *good[1:3], surrogate, *good[3:]],
             sessions=[*session_rows, bad_session],
-            channels={ninja[0][0]: "ninja", 2**64: "ninja"},
+            channels={ninja[0].channel_id: "ninja", 2**64: "ninja"},
         )
     )
     assert writer.flush() == (len(good), 1)
@@ -54,12 +55,12 @@ def test_refused_rows_are_dead_lettered_and_every_other_row_is_stored(warehouse:
         "SELECT channel_id, toUnixTimestamp64Milli(sampled_at), viewers FROM viewer_samples FINAL"
         " ORDER BY channel_id, sampled_at"
     ).result_rows
-    assert stored == sorted((r[0], r[2], r[3]) for r in good)
+    assert stored == sorted((r.channel_id, r.sampled_at, r.viewers) for r in good)
     assert warehouse.query("SELECT channel_id, stream_id, samples FROM streams FINAL").result_rows == [
-        (ninja[0][0], ninja[0][4], 1)
+        (ninja[0].channel_id, ninja[0].stream_id, 1)
     ]
     assert warehouse.query("SELECT channel_id, login FROM channels FINAL").result_rows == [
-        (ninja[0][0], "ninja")
+        (ninja[0].channel_id, "ninja")
     ]
     dead = warehouse.query(
         "SELECT stage, source, channel, reason, raw FROM dead_letters ORDER BY reason, raw"
@@ -84,7 +85,7 @@ def test_refused_rows_are_dead_lettered_and_every_other_row_is_stored(warehouse:
         "first_seen": T0 + 60_000,
         "last_seen": T0 + 60_000,
     }
-    assert raws[1]["channel_id"] == 2**64 and raws[1]["stream_id"] == ninja[0][4]
+    assert raws[1]["channel_id"] == 2**64 and raws[1]["stream_id"] == ninja[0].stream_id
     assert sorted(json.dumps(r, sort_keys=True) for r in raws[2:]) == sorted(
         json.dumps(dict(zip(SAMPLE_COLUMNS, row, strict=True)), sort_keys=True)
         for row in (too_big, surrogate)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pydantic import SecretStr
+
 from streamscope.sources.helix.client import HelixClient
 from streamscope.sources.helix.discovery import Discovery, DiscoveryFilters, parse_languages
 from streamscope.sources.helix.poller import HelixStreamsPoller
-
 from tests.fixtures.helix_server import FakeClock, HelixServer, synthetic_streams
 
 Factory = Callable[..., HelixServer]

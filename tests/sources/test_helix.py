@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 import orjson
 import pytest
 from pydantic import SecretStr
-from streamscope.sources.helix.client import HelixClient, HelixError
-from streamscope.sources.helix.poller import HelixStreamsPoller, batches
 
 from streamscope.records import RawEvent
+from streamscope.sources.helix.client import HelixClient, HelixError
+from streamscope.sources.helix.poller import HelixStreamsPoller, batches
 from streamscope.twitch.helix import parse_envelope, parse_error
 from tests.fixtures.helix_server import (
     FIRST_TOO_LARGE,

@@ -6,9 +6,9 @@ import gzip
 from pathlib import Path
 
 import pytest
-from streamscope.sources.replay import ReplayProgress, channel_of, read_lines, replay, sent_ts
 
 from streamscope.records import RawLine
+from streamscope.sources.replay import ReplayProgress, channel_of, read_lines, replay, sent_ts
 from tests.data import XQCOW
 
 

@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import pytest
-from streamscope.sources.twitch_irc import TwitchIrcSource, channel_of, normalize_channel, split_frame
 
 from streamscope.records import RawLine
+from streamscope.settings import Settings
+from streamscope.sources.twitch_irc import TwitchIrcSource, channel_of, normalize_channel, split_frame
 from tests import data
 from tests.fixtures.twitch_irc_server import TwitchIrcServer, channel_param, load_lines
 
@@ -64,7 +65,18 @@ def source_for(
     server: TwitchIrcServer, channels: list[str], publish: Collector, **kw: object
 ) -> TwitchIrcSource:
     kw.setdefault("backoff_initial_s", 0.05)
-    return TwitchIrcSource(channels, publish, url=server.url, **kw)  # type: ignore[arg-type]
+    return TwitchIrcSource(channels, publish, **(twitch_limits(server) | kw))  # type: ignore[arg-type]
+
+
+def twitch_limits(server: TwitchIrcServer) -> dict[str, object]:
+    """The source's connection settings as a fresh environment gives them, on ``server``."""
+    settings = Settings(twitch_irc_url=server.url)
+    return {
+        "url": settings.twitch_irc_url,
+        "channels_per_connection": settings.irc_channels_per_connection,
+        "joins_per_window": settings.irc_joins_per_window,
+        "join_window_s": settings.irc_join_window_s,
+    }
 
 
 def lines_of(lines: Sequence[str], channel: str) -> list[str]:
@@ -268,6 +280,6 @@ async def test_publish_failure_stops_run(twitch_irc_server: TwitchIrcServer) -> 
     def broken(batch: list[RawLine]) -> None:
         raise RuntimeError("bus is gone")
 
-    source = TwitchIrcSource(["xqcow"], broken, url=server.url)
+    source = TwitchIrcSource(["xqcow"], broken, **twitch_limits(server))  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="bus is gone"):
         await asyncio.wait_for(source.run(), TIMEOUT)

@@ -15,10 +15,11 @@ one-line reason, suitable for a dead letter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from streamscope.timeutil import iso_ms
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -33,7 +34,6 @@ MESSAGE_TYPES = frozenset(
     {"session_welcome", "session_keepalive", "notification", "session_reconnect", "revocation"}
 )
 _SESSION_TYPES = frozenset({"session_welcome", "session_reconnect"})
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class EventSubParseError(ValueError):
@@ -74,32 +74,17 @@ class Frame:
 
 
 def timestamp_ms(value: object) -> int:
-    """RFC 3339 UTC time with any number of fraction digits (Twitch sends nanoseconds) -> epoch ms.
+    """An EventSub time (RFC 3339 with an offset, any number of fraction digits: Twitch sends
+    nanoseconds) -> epoch ms, truncated to the millisecond by :func:`streamscope.timeutil.iso_ms`.
 
-    Raises :class:`EventSubParseError` for anything else. Truncates (never rounds) to the
-    millisecond, so the same instant always maps to the same value.
+    Raises :class:`EventSubParseError` for anything else.
     """
-    if not isinstance(value, str) or len(value) < 20:
+    if not isinstance(value, str):
         raise EventSubParseError(f"bad timestamp {str(value)[:40]!r}")
-    text = value
-    if text.endswith(("Z", "z")):
-        text, offset = text[:-1], "+00:00"
-    elif len(text) > 25 and text[-6] in "+-" and text[-3] == ":":
-        text, offset = text[:-6], text[-6:]
-    else:
-        raise EventSubParseError(f"timestamp without a UTC offset {value[:40]!r}")
-    whole, _, frac = text.partition(".")
-    if frac and not (frac.isascii() and frac.isdigit()):
-        raise EventSubParseError(f"bad timestamp {value[:40]!r}")
     try:
-        at = datetime.fromisoformat(whole + offset)
+        return iso_ms(value)
     except ValueError:
         raise EventSubParseError(f"bad timestamp {value[:40]!r}") from None
-    seconds = (at - _EPOCH) // _SECOND
-    return seconds * 1000 + int((frac + "000")[:3])
-
-
-_SECOND = datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC) - _EPOCH
 
 
 def _object(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:

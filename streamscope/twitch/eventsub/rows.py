@@ -51,6 +51,7 @@ from streamscope.twitch.eventsub.frames import EventSubParseError, Frame, parse_
 from streamscope.twitch.irc.fields import split_action
 from streamscope.twitch.irc.rows import ID_NAMESPACE, RowBatch
 from streamscope.twitch.irc.tags import escape_tag_value
+from streamscope.warehouse.rows import DeadLetterRow, EventRow, MessageRow
 
 __all__ = ["CHAT_TYPES", "MSG_PARAMS", "NOTICE_KINDS", "NON_CHAT_TYPES", "classify"]
 
@@ -184,7 +185,7 @@ def _channel(user: User, raw: RawEvent, ids: dict[str, int], seen: dict[int, str
 
 def _message_row(
     frame: Frame, ev: ChatMessage, raw: RawEvent, ids: dict[str, int], seen: dict[int, str]
-) -> _Row:
+) -> MessageRow:
     channel_id, channel = _channel(ev.broadcaster, raw, ids, seen)
     text, is_action = split_action(ev.text)
     badges, badge_info = _badges(ev.badges)
@@ -214,7 +215,7 @@ def _message_row(
     if ev.message_type == "user_intro":
         tags["first-msg"] = "1"
     chatter = ev.chatter
-    return (
+    return MessageRow(
         channel_id, channel, frame.timestamp_ms, _uuid(ev.message_id), chatter.id or 0, chatter.login,
         chatter.name, text, is_action, min(ev.bits, _UINT32 - 1), ev.color, badges, badge_info,
         _emotes(ev.fragments, 8 if is_action else 0), "", tags, raw.payload, raw.received_at, raw.source,
@@ -249,7 +250,7 @@ def _notice_tags(ev: ChatNotification) -> dict[str, str]:
 
 def _notice_row(
     frame: Frame, ev: ChatNotification, raw: RawEvent, ids: dict[str, int], seen: dict[int, str]
-) -> _Row:
+) -> EventRow:
     channel_id, channel = _channel(ev.broadcaster, raw, ids, seen)
     notice = ev.notice_type
     kind = "sharedchatnotice" if notice.startswith("shared_chat_") else NOTICE_KINDS.get(notice, notice)
@@ -284,14 +285,16 @@ def _notice_row(
         tags["source-id"] = ev.source_message_id or ""
         tags["source-msg-id"] = NOTICE_KINDS.get(notice.removeprefix("shared_chat_"), notice)
     tags.update(_notice_tags(ev))
-    return (
+    return EventRow(
         channel_id, channel, frame.timestamp_ms, _uuid(ev.message_id), "USERNOTICE", kind, chatter.id or 0,
         chatter.login, chatter.name, target.id or 0, target.login, "", 0, ev.text, ev.system_message,
         tags, raw.payload, raw.received_at, raw.source,
     )  # fmt: skip
 
 
-def _moderation_row(frame: Frame, ev: Any, raw: RawEvent, ids: dict[str, int], seen: dict[int, str]) -> _Row:
+def _moderation_row(
+    frame: Frame, ev: Any, raw: RawEvent, ids: dict[str, int], seen: dict[int, str]
+) -> EventRow:
     channel_id, channel = _channel(ev.broadcaster, raw, ids, seen)
     at = frame.timestamp_ms
     user = target = User(None, "", "")
@@ -315,7 +318,7 @@ def _moderation_row(frame: Frame, ev: Any, raw: RawEvent, ids: dict[str, int], s
             tags["ban-duration"] = str(duration)
     else:
         command, kind = "CLEARCHAT", "clear"
-    return (
+    return EventRow(
         channel_id, channel, at, _uuid(frame.message_id), command, kind, user.id or 0, user.login, user.name,
         target.id or 0, target.login, target_msg, duration, text, "", tags, raw.payload, raw.received_at,
         raw.source,
@@ -354,11 +357,11 @@ def classify(events: Sequence[RawEvent], channel_ids: dict[str, int]) -> RowBatc
                 raise EventSubParseError(f"unexpected event {type(ev).__name__}")
         except EventSubParseError as e:
             batch.dead_letters.append(
-                (raw.received_at, raw.source, raw.channel, "parse", e.reason, raw.payload)
+                DeadLetterRow(raw.received_at, raw.source, raw.channel, "parse", e.reason, raw.payload)
             )
         except Exception as e:  # noqa: BLE001 - a decoder bug must dead-letter the frame, not the batch
             reason = f"{type(e).__name__}: {e}".splitlines()[0] if str(e) else type(e).__name__
             batch.dead_letters.append(
-                (raw.received_at, raw.source, raw.channel, "parse", reason, raw.payload)
+                DeadLetterRow(raw.received_at, raw.source, raw.channel, "parse", reason, raw.payload)
             )
     return batch

@@ -7,7 +7,7 @@ from typing import TypeAlias
 
 from streamscope.twitch.irc.clearchat import Clearchat
 from streamscope.twitch.irc.clearmsg import Clearmsg
-from streamscope.twitch.irc.connection import (
+from streamscope.twitch.irc.control import (
     WELCOME_NUMERICS,
     Cap,
     Hosttarget,

@@ -22,9 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streamscope.records import RawLine
+from streamscope.timeutil import MAX_MS
 from streamscope.twitch.irc.clearchat import Clearchat
 from streamscope.twitch.irc.clearmsg import Clearmsg
-from streamscope.twitch.irc.connection import WELCOME_NUMERICS, Hosttarget
+from streamscope.twitch.irc.control import WELCOME_NUMERICS, Hosttarget
 from streamscope.twitch.irc.events import decode
 from streamscope.twitch.irc.fields import emote_positions, parse_badges, parse_emotes
 from streamscope.twitch.irc.membership import Join, Names, Part
@@ -35,6 +36,14 @@ from streamscope.twitch.irc.tags import escape_tag_value, unescape_tag_value, va
 from streamscope.twitch.irc.usernotice import Usernotice
 from streamscope.twitch.irc.userstate import GlobalUserstate, Userstate
 from streamscope.twitch.irc.whisper import Whisper
+from streamscope.warehouse.rows import (
+    DEAD_LETTER_COLUMNS,
+    EVENT_COLUMNS,
+    MESSAGE_COLUMNS,
+    DeadLetterRow,
+    EventRow,
+    MessageRow,
+)
 
 __all__ = [
     "CONTROL_COMMANDS",
@@ -43,6 +52,8 @@ __all__ = [
     "ID_NAMESPACE",
     "MESSAGE_COLUMNS",
     "TYPED_TAGS",
+    "EventRow",
+    "MessageRow",
     "RowBatch",
     "classify",
     "emote_positions",
@@ -50,18 +61,6 @@ __all__ = [
     "parse_emotes",
     "rebuild_message_line",
 ]
-
-MESSAGE_COLUMNS = (
-    "channel_id", "channel", "sent_at", "message_id", "user_id", "user_login", "display_name",
-    "text", "is_action", "bits", "color", "badges", "badge_info", "emotes", "tag_layout", "tags",
-    "raw_fallback", "received_at", "source",
-)  # fmt: skip
-EVENT_COLUMNS = (
-    "channel_id", "channel", "at", "event_id", "command", "kind", "user_id", "user_login",
-    "display_name", "target_user_id", "target_login", "target_message_id", "duration_s", "text",
-    "system_message", "tags", "raw", "received_at", "source",
-)  # fmt: skip
-DEAD_LETTER_COLUMNS = ("received_at", "source", "channel", "stage", "reason", "raw")
 
 #: Tag key -> the chat_messages column that holds its value.
 TYPED_TAGS = {
@@ -87,7 +86,7 @@ ID_NAMESPACE = uuid.UUID("6f1c3a52-5d0e-5f7b-9a43-2b8e1c7d4a10")
 
 _UINT64 = 2**64
 _UINT32 = 2**32
-_MAX_MS = 10**13  # DateTime64(3) ends in 2299; anything later is not a Twitch clock
+_MS_LIMIT = MAX_MS + 1  # an epoch-ms tag at or past this is no time the DateTime64(3) columns hold
 _HEX_DASH = "0123456789abcdef-"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -95,16 +94,16 @@ _MS = timedelta(milliseconds=1)
 
 @dataclass(slots=True)
 class RowBatch:
-    """The rows for one batch of lines, each tuple in its ``*_COLUMNS`` order.
+    """The rows for one batch of lines, typed (:mod:`streamscope.warehouse.rows`: fields in column order).
 
     ``control`` counts connection-level lines deliberately not stored (:data:`CONTROL_COMMANDS`);
     ``channels`` maps channel id -> login for every room-id seen in this batch (for the channels
     table). Every input line ends up in exactly one of messages/events/dead_letters/control.
     """
 
-    messages: list[tuple[Any, ...]] = field(default_factory=list)
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    dead_letters: list[tuple[Any, ...]] = field(default_factory=list)
+    messages: list[MessageRow] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    dead_letters: list[DeadLetterRow] = field(default_factory=list)
     control: int = 0
     channels: dict[int, str] = field(default_factory=dict)
 
@@ -153,7 +152,7 @@ def _resolve_channel(channel: str, room_id: str | None, ids: dict[str, int], see
     return cid
 
 
-def _message_row(ev: Privmsg, raw: RawLine, ids: dict[str, int], seen: dict[int, str]) -> tuple[Any, ...]:
+def _message_row(ev: Privmsg, raw: RawLine, ids: dict[str, int], seen: dict[int, str]) -> MessageRow:
     msg = ev.msg
     channel = ev.channel or raw.channel
     values: dict[str, Any] = {}
@@ -176,7 +175,7 @@ def _message_row(ev: Privmsg, raw: RawLine, ids: dict[str, int], seen: dict[int,
                 if key == "id":
                     typed = value if _is_canonical_uuid(value) else None
                 elif key == "tmi-sent-ts":
-                    typed = _canonical_uint(value, _MAX_MS)
+                    typed = _canonical_uint(value, _MS_LIMIT)
                 elif key in ("room-id", "user-id"):
                     typed = _canonical_uint(value, _UINT64)
                 elif key == "bits":
@@ -203,7 +202,7 @@ def _message_row(ev: Privmsg, raw: RawLine, ids: dict[str, int], seen: dict[int,
         channel_id = _resolve_channel(channel, tags.get("room-id"), ids, seen)
     sent_at = values.get("tmi-sent-ts")
     if sent_at is None:
-        sent_at = _uint(tags.get("tmi-sent-ts"), _MAX_MS) or raw.received_at
+        sent_at = _uint(tags.get("tmi-sent-ts"), _MS_LIMIT) or raw.received_at
     user_id = values.get("user-id")
     if user_id is None:
         user_id = _uint(tags.get("user-id"), _UINT64)
@@ -238,15 +237,15 @@ def _message_row(ev: Privmsg, raw: RawLine, ids: dict[str, int], seen: dict[int,
         )
     if not exact:
         row[16] = line
-    return tuple(row)
+    return MessageRow._make(row)
 
 
-def _event_row(ev: Any, raw: RawLine, ids: dict[str, int], seen: dict[int, str]) -> tuple[Any, ...]:
+def _event_row(ev: Any, raw: RawLine, ids: dict[str, int], seen: dict[int, str]) -> EventRow:
     msg = ev.msg
     tags = msg.tags
     channel = ev.channel or raw.channel
     channel_id = _resolve_channel(channel, tags.get("room-id"), ids, seen)
-    at = _uint(tags.get("tmi-sent-ts"), _MAX_MS) or raw.received_at
+    at = _uint(tags.get("tmi-sent-ts"), _MS_LIMIT) or raw.received_at
     event_id = _uuid_str(tags.get("id")) or str(uuid.uuid5(ID_NAMESPACE, raw.line))
     kind = msg.command.lower()
     user_id = target_user_id = duration_s = 0
@@ -278,7 +277,7 @@ def _event_row(ev: Any, raw: RawLine, ids: dict[str, int], seen: dict[int, str])
     elif isinstance(ev, Hosttarget):
         target_login = ev.target or ""
         text = msg.params[1] if len(msg.params) > 1 else ""
-    return (
+    return EventRow(
         channel_id, channel, at, event_id, msg.command, kind,
         user_id if user_id < _UINT64 else 0, user_login, display_name,
         target_user_id if target_user_id < _UINT64 else 0, target_login, target_message_id,
@@ -312,10 +311,14 @@ def classify(lines: Sequence[RawLine], channel_ids: dict[str, int]) -> RowBatch:
             else:
                 batch.events.append(_event_row(ev, raw, channel_ids, seen))
         except IrcParseError as e:
-            batch.dead_letters.append((raw.received_at, raw.source, raw.channel, "parse", e.reason, raw.line))
+            batch.dead_letters.append(
+                DeadLetterRow(raw.received_at, raw.source, raw.channel, "parse", e.reason, raw.line)
+            )
         except Exception as e:  # noqa: BLE001 - a decoder bug must dead-letter the line, not the batch
             reason = f"{type(e).__name__}: {e}".splitlines()[0] if str(e) else type(e).__name__
-            batch.dead_letters.append((raw.received_at, raw.source, raw.channel, "parse", reason, raw.line))
+            batch.dead_letters.append(
+                DeadLetterRow(raw.received_at, raw.source, raw.channel, "parse", reason, raw.line)
+            )
     return batch
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from streamscope.sinks.files import CSV_COLUMNS, FORMATS, FileMessage, messages_from_lines, open_writer
 
 from streamscope.records import RawLine
-from tests.data import SHARED_DATA, XQCOW
+from streamscope.sinks.files import CSV_COLUMNS, FORMATS, FileMessage, messages_from_lines, open_writer
+from tests.data import VOD, XQCOW
 from tests.oracle import split_line
 
-SAMPLE = SHARED_DATA / "vod" / "twitchdownloader" / "livestreamdvr_dump_redacted.json"
+SAMPLE = VOD / "twitchdownloader" / "livestreamdvr_dump_redacted.json"
 
 
 def wire(line: str) -> tuple[dict[str, str], str, str, list[str]]:

@@ -1,5 +1,5 @@
 """EventSubSource against the loopback EventSub peer (tests/fixtures/eventsub_server.py), which sends
-the recorded frames of ../shared/data/eventsub: exact published RawEvents, reconnect hand-over,
+the recorded frames of tests/data/eventsub: exact published RawEvents, reconnect hand-over,
 resubscription after a dropped socket, refused subscriptions, and no token in any log line."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
-from streamscope.sources.eventsub import EventSubSource
-from streamscope.sources.eventsub.users import HelixUsersError
 
 from streamscope.records import RawEvent
+from streamscope.sources.eventsub import EventSubSource
+from streamscope.sources.eventsub.users import HelixUsersError
 from tests.data import EVENTSUB
 from tests.fixtures.eventsub_server import EventSubServer, wait_until
 
@@ -176,7 +176,10 @@ async def test_unreachable_server_backs_off_until_stopped() -> None:
 
 def test_requires_credentials() -> None:
     with pytest.raises(ValueError, match="STREAMSCOPE_TWITCH_USER_TOKEN"):
-        EventSubSource({"cool_user": "1337"}, Capture(), user_id=READER)
+        EventSubSource(
+            {"cool_user": "1337"}, Capture(), user_id=READER, client_id="c", token=None,
+            url="ws://127.0.0.1:9/ws", helix_url="http://127.0.0.1:9/helix",
+        )  # fmt: skip
 
 
 async def test_for_logins_resolves_ids_and_reader(eventsub_server: EventSubServer) -> None:

@@ -14,9 +14,9 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
-from streamscope.sources.eventsub import EventSubSource
 
 from streamscope.records import RawEvent
+from streamscope.sources.eventsub import EventSubSource
 from tests.fixtures.eventsub_server import wait_until
 from tests.fixtures.twitch_cli import TwitchEventSubWs
 

@@ -1,4 +1,4 @@
-"""Real recorded Twitch IRC lines from ../shared/data/irc (see its SOURCES.md)."""
+"""Real recorded Twitch IRC lines from tests/data/irc (see its SOURCES.md)."""
 
 from __future__ import annotations
 

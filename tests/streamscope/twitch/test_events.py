@@ -9,7 +9,7 @@ import pytest
 from streamscope.twitch.irc import UnknownCommand, decode, parse
 from streamscope.twitch.irc.clearchat import Clearchat
 from streamscope.twitch.irc.clearmsg import Clearmsg
-from streamscope.twitch.irc.connection import Cap, Hosttarget, Numeric, Ping
+from streamscope.twitch.irc.control import Cap, Hosttarget, Numeric, Ping
 from streamscope.twitch.irc.fields import parse_emotes
 from streamscope.twitch.irc.membership import EndOfNames, Join, Names, Part
 from streamscope.twitch.irc.notice import Notice

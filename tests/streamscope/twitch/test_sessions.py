@@ -13,7 +13,7 @@ def sample(at: int, viewers: int, stream_id: str = "s1", started_at: int = 0) ->
 
 
 def last(rows: list[tuple[object, ...]]) -> dict[str, object]:
-    from streamscope.twitch.sessions import STREAM_COLUMNS
+    from streamscope.warehouse.rows import STREAM_COLUMNS
 
     return dict(zip(STREAM_COLUMNS, rows[-1], strict=True))
 

@@ -1,4 +1,4 @@
-"""Real recorded EventSub frames from ../shared/data/eventsub (see its SOURCES.md).
+"""Real recorded EventSub frames from tests/data/eventsub (see its SOURCES.md).
 
 ``frame_text`` reads a complete WebSocket frame as recorded. ``wrap`` turns a recorded
 webhook-shaped ``{subscription, event}`` payload (twitch_api/payloads) into the WebSocket frame

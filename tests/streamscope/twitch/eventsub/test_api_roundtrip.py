@@ -11,11 +11,11 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
-from streamscope.api import create_app
-from streamscope.sinks.clickhouse import WarehouseWriter
 
+from streamscope.api import create_app
 from streamscope.records import RawEvent
 from streamscope.settings import Settings
+from streamscope.sinks.clickhouse import WarehouseWriter
 from streamscope.twitch.eventsub.rows import classify
 from tests.streamscope.twitch.eventsub.conftest import CHAT_EVENTS, WS_MESSAGES, frame_text, payload, wrap
 
