@@ -41,7 +41,7 @@ async def test_up_with_kafka_captures_through_kafka(
         env=env, stdout=log, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:
-        await twitch_irc_server.wait_joined(["xqcow"], timeout_s=60)
+        await twitch_irc_server.wait_joined(["xqcow"], timeout_s=120)
         xqcow = load_lines(RECORDED / "xqcow_2019-09-15.log")
         await twitch_irc_server.play(xqcow, lines_per_frame=50)
         want = {m.group(1) for line in xqcow if " PRIVMSG " in line and (m := ID_TAG.search(line))}
