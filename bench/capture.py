@@ -50,7 +50,7 @@ async def capture_rate(lines: list[str], fmt: str, tmp: Path) -> tuple[float, in
     """Messages/s of one capture job of ``lines`` (first line sent → job finished), and file bytes."""
     async with TwitchIrcServer() as server:
         settings = Settings(jobs_dir=str(tmp / f"jobs-{fmt}"), twitch_irc_url=server.url)
-        manager = JobManager(settings.jobs_dir, settings)
+        manager = JobManager.from_settings(settings)
         try:
             job = manager.submit("https://www.twitch.tv/xqcow", fmt, max_messages=len(lines))
             await server.wait_joined(["xqcow"], timeout_s=60)

@@ -5,6 +5,8 @@
   - the runners: async iterators of :class:`~streamscope.sinks.files.FileMessage` batches per kind of URL.
 * :mod:`~streamscope.capture.session` - one capture to a file with limits and progress
   (``streamscope capture`` and the jobs both use it).
+* :mod:`~streamscope.capture.progress` - what a running capture reports, and the error of a source
+  it could not reach in time (:class:`~streamscope.capture.progress.SourceUnreachable`).
 * :mod:`~streamscope.capture.jobs` - the background jobs behind ``POST /download``.
 """
 
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 from streamscope.capture.job import Job, job_json
 from streamscope.capture.jobs import JobError, JobManager
-from streamscope.capture.session import RUNNERS, Progress, capture
+from streamscope.capture.progress import Progress, SourceUnreachable
+from streamscope.capture.session import RUNNERS, capture
 from streamscope.capture.urls import SUPPORTED, Target, UnsupportedUrl, resolve
 
 __all__ = [
@@ -22,6 +25,7 @@ __all__ = [
     "JobError",
     "JobManager",
     "Progress",
+    "SourceUnreachable",
     "Target",
     "UnsupportedUrl",
     "capture",

@@ -37,6 +37,10 @@ class Job:
     error: str | None = None
     stop_reason: str | None = None
     """Why a finished job stopped: ``end`` (no more chat), ``max_messages``, ``timeout``."""
+    failed_attempts: int = 0
+    """Attempts to reach the source that failed (the job retries until its connect timeout)."""
+    last_error: str | None = None
+    """The most recent of those failures; shown while the job retries and kept after it ends."""
     complete: bool = False
     """The writer closed the file (a json array is whole); false for a job cut off by a crash."""
     created_at: float = 0.0
@@ -105,6 +109,8 @@ def job_json(job: Job) -> dict[str, Any]:
         "bytes": job.bytes,
         "error": job.error,
         "stop_reason": job.stop_reason,
+        "failed_attempts": job.failed_attempts,
+        "last_error": job.last_error,
         "max_messages": job.max_messages,
         "timeout": job.timeout,
         "filename": job.filename,

@@ -5,9 +5,12 @@ Contract:
 * :meth:`JobManager.submit` validates and queues a job; at most ``max_concurrent`` run at once, the
   others wait in submission order (never refused). Every job ends within its timeout (≤ the
   configured maximum, 2 h by default).
-* Each job is two files in ``jobs_dir``: ``<id>.job.json`` (metadata, rewritten atomically on every state
-  change and about once a second while running) and ``<id><ext>`` (the capture, written
-  incrementally, so jsonl/txt/csv are a valid prefix at any time).
+* Each job is two files in ``jobs_dir`` (see :func:`jobs_dir` for its default): ``<id>.job.json``
+  (metadata, rewritten atomically on every state change and about once a second while running) and
+  ``<id><ext>`` (the capture, written incrementally, so jsonl/txt/csv are a valid prefix at any time).
+* A job whose source cannot be reached shows it while it retries (``failed_attempts``,
+  ``last_error``) and fails, freeing its slot for the queue, once ``capture_connect_timeout_s``
+  passed without reaching it (never connected to IRC; a GQL request failing that long).
 * A job left ``queued``/``running`` in the metadata by a process that died is marked ``failed``
   with an error saying so when the next manager opens the directory; its file is kept. A manager
   that is stopped (API shutdown) closes the files of its running jobs and marks them ``failed``.
@@ -32,15 +35,35 @@ from dataclasses import asdict
 from pathlib import Path
 
 from streamscope.capture.job import ACTIVE, LINE_FORMATS, Job, recount
-from streamscope.capture.session import Progress, capture
+from streamscope.capture.progress import Progress, describe
+from streamscope.capture.session import capture
 from streamscope.capture.urls import Target, resolve
 from streamscope.settings import Settings
 from streamscope.sinks.files import CAPTURE_FORMATS, EXTENSIONS
+from streamscope.warehouse.client import chdb_path
 
 log = logging.getLogger(__name__)
 
 _PERSIST_EVERY_S = 1.0
 _SWEEP_EVERY_S = 60.0
+#: The jobs folder of a warehouse that has no folder of its own here (a ClickHouse server, in-memory chDB).
+SERVER_JOBS_DIR = Path("streamscope-data") / "captures"
+
+
+def jobs_dir(settings: Settings) -> Path:
+    """Where capture jobs live: ``settings.jobs_dir`` when set, else beside the warehouse data.
+
+    For ``chdb://DIR`` that is ``captures`` next to ``DIR`` (``chdb://./streamscope-data/warehouse`` →
+    ``./streamscope-data/captures``, made absolute), so the jobs follow the data wherever it is
+    kept rather than the directory the process happened to start in; for a server (or an in-memory
+    chDB) it is ``./streamscope-data/captures``.
+    """
+    if settings.jobs_dir:
+        return Path(settings.jobs_dir)
+    warehouse = chdb_path(settings.clickhouse_url)
+    if warehouse is None or warehouse == ":memory:":
+        return SERVER_JOBS_DIR.resolve()
+    return Path(warehouse).parent / "captures"
 
 
 class JobError(ValueError):
@@ -81,7 +104,7 @@ class JobManager:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobManager:
-        return cls(settings.jobs_dir, settings)
+        return cls(jobs_dir(settings), settings)
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -135,7 +158,7 @@ class JobManager:
                 return None
             progress = self._progress.get(job_id)
             if progress is not None and job.status == "running":
-                job.messages, job.bytes, job.elapsed = progress.messages, progress.bytes, progress.elapsed
+                _copy(progress, job)
             return Job(**asdict(job))
 
     def jobs(self) -> list[Job]:
@@ -241,7 +264,7 @@ class JobManager:
             self._settle(job)
         except Exception as exc:  # any runner failure ends this job only; the reason is kept
             log.warning("capture job %s failed: %s", job.id, exc)
-            self._end(job, "failed", error=_describe(exc))
+            self._end(job, "failed", error=describe(exc))
 
     def _settle(self, job: Job) -> None:
         """End a job its task left active: it was cancelled (maybe before it even started)."""
@@ -255,7 +278,7 @@ class JobManager:
 
     def _update(self, job: Job, p: Progress) -> None:
         with self._lock:
-            job.messages, job.bytes, job.elapsed = p.messages, p.bytes, p.elapsed
+            _copy(p, job)
             self._save(job)
 
     def _end(
@@ -264,7 +287,7 @@ class JobManager:
         with self._lock:
             progress = self._progress.pop(job.id, None)
             if progress is not None:
-                job.messages, job.bytes, job.elapsed = progress.messages, progress.bytes, progress.elapsed
+                _copy(progress, job)
                 job.complete = True  # capture() closes its writer on every way out
             job.status, job.stop_reason, job.error = status, stop_reason, error
             job.ended_at = self.now()
@@ -304,13 +327,14 @@ class JobManager:
         # Running jobs' counters reach the metadata about once a second even when chat comes in one
         # burst, so a crash loses at most a second of progress figures (the file itself is flushed
         # after every batch, and recovery recounts it).
-        saved: dict[str, int] = {}
+        saved: dict[str, tuple[int, int]] = {}
         while True:
             await asyncio.sleep(_PERSIST_EVERY_S)
             with self._lock:
                 for job_id, progress in self._progress.items():
-                    if saved.get(job_id) != progress.messages:
-                        saved[job_id] = progress.messages
+                    state = (progress.messages, progress.failed_attempts)
+                    if saved.get(job_id) != state:
+                        saved[job_id] = state
                         self._update(self._jobs[job_id], progress)
 
     async def _sweep(self) -> None:
@@ -356,7 +380,7 @@ class JobManager:
             self._jobs[job.id] = job
 
 
-def _describe(exc: BaseException) -> str:
-    """A one-line reason for a failed job (no traceback, no secrets: URLs carry no tokens)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return text or type(exc).__name__
+def _copy(progress: Progress, job: Job) -> None:
+    """The live counters of a running job into its record."""
+    job.messages, job.bytes, job.elapsed = progress.messages, progress.bytes, progress.elapsed
+    job.failed_attempts, job.last_error = progress.failed_attempts, progress.last_error

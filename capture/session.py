@@ -9,19 +9,22 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
 from typing import BinaryIO, Literal
 
 from streamscope.capture.live import twitch_live
+from streamscope.capture.progress import Progress
 from streamscope.capture.urls import Kind, Target
 from streamscope.capture.vod import twitch_clip, twitch_vod
 from streamscope.capture.youtube import youtube
 from streamscope.settings import Settings
 from streamscope.sinks.files import FileMessage, open_writer
 
-Runner = Callable[[Target, Settings], AsyncGenerator[list[FileMessage], None]]
-"""``(target, settings) -> batches of messages``; the batches end when the source has no more
-(a VOD's last page) or never (live chat); closing the iterator stops the source."""
+Runner = Callable[[Target, Settings, Progress], AsyncGenerator[list[FileMessage], None]]
+"""``(target, settings, progress) -> batches of messages``; the batches end when the source has no
+more (a VOD's last page) or never (live chat); closing the iterator stops the source. A runner that
+cannot reach its source notes each failed attempt in ``progress`` (:meth:`Progress.source_failed`)
+and raises :class:`~streamscope.capture.progress.SourceUnreachable` once
+``settings.capture_connect_timeout_s`` passed without reaching it."""
 
 RUNNERS: dict[Kind, Runner] = {
     "twitch_live": twitch_live,
@@ -31,26 +34,6 @@ RUNNERS: dict[Kind, Runner] = {
 }
 
 StopReason = Literal["end", "max_messages", "timeout"]
-
-
-@dataclass
-class Progress:
-    """Counters of a running capture, updated after every batch written (read from any thread)."""
-
-    messages: int = 0
-    bytes: int = 0
-    started: float = field(default_factory=time.monotonic)
-    ended: float | None = None
-
-    @property
-    def elapsed(self) -> float:
-        return (self.ended if self.ended is not None else time.monotonic()) - self.started
-
-    @property
-    def rate(self) -> float:
-        """Messages per second since the start."""
-        elapsed = self.elapsed
-        return self.messages / elapsed if elapsed > 0 else 0.0
 
 
 async def capture(
@@ -72,7 +55,8 @@ async def capture(
     * Every batch is written and ``fp`` flushed before the next is awaited, so the file always holds
       whole messages (a valid prefix for jsonl/txt/csv); ``on_batch`` is then called.
     * Whatever ends it - a limit, cancellation (``CancelledError`` is re-raised), or a source
-      error (re-raised) - the writer is closed first, so a json file is a complete array.
+      error (re-raised; :class:`~streamscope.capture.progress.SourceUnreachable` when the source
+      could not be reached in time) - the writer is closed first, so a json file is a complete array.
     """
     progress = progress if progress is not None else Progress()
     run = runner or RUNNERS[target.kind]
@@ -80,7 +64,7 @@ async def capture(
     reason: StopReason = "end"
     deadline = asyncio.timeout(timeout_s)
     try:
-        async with deadline, aclosing(run(target, settings)) as batches:
+        async with deadline, aclosing(run(target, settings, progress)) as batches:
             async for batch in batches:
                 if max_messages is not None:
                     batch = batch[: max_messages - writer.messages_written]

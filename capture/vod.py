@@ -15,16 +15,22 @@ a JSON array of operations POSTed with a ``Client-ID`` header, each operation a 
 * A clip is resolved with a plain GraphQL query (``{query: "{ clip(slug: ...) {...} }"}``, one
   object, not an array) to its VOD and offset; its chat is the VOD's comments from
   ``videoOffsetSeconds`` to ``videoOffsetSeconds + durationSeconds``.
+
+A request that does not reach Twitch (refused, timed out, HTTP 5xx or 429) is retried with backoff
+for up to ``settings.capture_connect_timeout_s``, then the capture fails with
+:class:`~streamscope.capture.progress.SourceUnreachable`; the requests are reads, so a retry is harmless.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any
 
 import httpx
 
+from streamscope.capture.progress import Progress, describe, unreachable
 from streamscope.capture.urls import Target
 from streamscope.settings import Settings
 from streamscope.sinks.files import FileMessage
@@ -36,6 +42,8 @@ HASHES = {
     "VideoMetadata": "226edb3e692509f727fd56821f5653c05740242c82b0388883e0c0e75dcbf687",
     "VideoCommentsByOffsetOrCursor": "b70a3591ff0f4e0313d126c6a1502d79a1c02baebb288227c582044aa76adf6a",
 }
+#: Backoff between retries of a request that did not reach Twitch (doubling from the first).
+RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0
 CLIP_QUERY = (
     '{ clip(slug: "%s") { broadcaster { id login } video { id createdAt } createdAt durationSeconds '
     "videoOffsetSeconds title url slug } }"
@@ -105,7 +113,7 @@ def comment_message(node: Mapping[str, Any], channel: str, channel_id: int | Non
         channel=channel,
         channel_id=channel_id,
         author=Author(
-            int(author_id) if author_id and str(author_id).isdigit() else None,
+            int(author_id) if author_id and str(author_id).isascii() and str(author_id).isdigit() else None,
             commenter.get("login") or "",
             commenter.get("displayName") or "",
             badges,
@@ -117,18 +125,41 @@ def comment_message(node: Mapping[str, Any], channel: str, channel_id: int | Non
 
 
 class GqlClient:
-    """Posts operations to Twitch GQL; raises :class:`ReplayUnavailable` for GraphQL errors."""
+    """Posts operations to Twitch GQL; raises :class:`ReplayUnavailable` for GraphQL errors and
+    HTTP 4xx answers other than 429, and :class:`~streamscope.capture.progress.SourceUnreachable`
+    when Twitch could not be reached within the connect timeout (each failed attempt is noted in
+    ``progress``)."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient, progress: Progress) -> None:
         self.url = settings.twitch_gql_url
         self.client_id = settings.twitch_gql_client_id
+        self.retry_for_s = settings.capture_connect_timeout_s
         self.http = http
+        self.progress = progress
 
     async def post(self, body: Any) -> Any:
-        res = await self.http.post(self.url, json=body, headers={"Client-ID": self.client_id})
-        if res.status_code != 200:
-            raise ReplayUnavailable(f"Twitch GQL answered HTTP {res.status_code}")
-        return res.json()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_for_s
+        delay, attempts, final = RETRY_FIRST_S, 0, False
+        while True:
+            try:
+                res = await self.http.post(self.url, json=body, headers={"Client-ID": self.client_id})
+            except httpx.TransportError as exc:
+                error = describe(exc)
+            else:
+                if res.status_code == 200:
+                    return res.json()
+                if res.status_code < 500 and res.status_code != 429:
+                    raise ReplayUnavailable(f"Twitch GQL answered HTTP {res.status_code}")
+                error = f"Twitch GQL answered HTTP {res.status_code}"
+            attempts += 1
+            self.progress.source_failed(error)
+            left = deadline - loop.time()
+            if final or left <= 0:
+                raise unreachable(f"Twitch GQL at {self.url}", attempts, error, self.retry_for_s)
+            final = delay >= left  # the wait is cut to the deadline: one last attempt there
+            await asyncio.sleep(min(delay, left))
+            delay = min(delay * 2, RETRY_MAX_S)
 
     async def run(self, name: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         """The ``data`` of one persisted operation."""
@@ -165,10 +196,12 @@ async def comments(
         variables = {"videoID": video_id, "cursor": edges[-1]["cursor"]}
 
 
-async def twitch_vod(target: Target, settings: Settings) -> AsyncGenerator[list[FileMessage], None]:
+async def twitch_vod(
+    target: Target, settings: Settings, progress: Progress
+) -> AsyncGenerator[list[FileMessage], None]:
     """Batches (one per GQL page) of a VOD's replay chat, in order; ends after the last page."""
-    async with httpx.AsyncClient(timeout=30) as http:
-        gql = GqlClient(settings, http)
+    async with _http(settings) as http:
+        gql = GqlClient(settings, http, progress)
         video = (await gql.run("VideoMetadata", {"channelLogin": "", "videoID": target.id})).get("video")
         if not video:
             raise ReplayUnavailable(f"Twitch has no video {target.id} (deleted, expired or never existed)")
@@ -178,10 +211,12 @@ async def twitch_vod(target: Target, settings: Settings) -> AsyncGenerator[list[
             yield [comment_message(n, channel, channel_id) for n in nodes]
 
 
-async def twitch_clip(target: Target, settings: Settings) -> AsyncGenerator[list[FileMessage], None]:
+async def twitch_clip(
+    target: Target, settings: Settings, progress: Progress
+) -> AsyncGenerator[list[FileMessage], None]:
     """Batches of the replay chat shown during a clip (its VOD's comments over the clip's span)."""
-    async with httpx.AsyncClient(timeout=30) as http:
-        gql = GqlClient(settings, http)
+    async with _http(settings) as http:
+        gql = GqlClient(settings, http, progress)
         answer = await gql.post({"query": CLIP_QUERY % target.id})
         clip = (answer.get("data") or {}).get("clip") if isinstance(answer, dict) else None
         if not clip:
@@ -197,9 +232,15 @@ async def twitch_clip(target: Target, settings: Settings) -> AsyncGenerator[list
             yield [comment_message(n, channel, channel_id) for n in nodes]
 
 
+def _http(settings: Settings) -> httpx.AsyncClient:
+    # A connect that hangs must not outlast the time the capture may spend reaching Twitch at all.
+    connect_s = min(10.0, settings.capture_connect_timeout_s)
+    return httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=connect_s))
+
+
 def _offset(node: Mapping[str, Any]) -> float:
     return float(node.get("contentOffsetSeconds") or 0)
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if value is not None and str(value).isdigit() else None
+    return int(value) if value is not None and str(value).isascii() and str(value).isdigit() else None

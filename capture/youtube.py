@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from typing import Any
 
+from streamscope.capture.progress import Progress
 from streamscope.capture.urls import Target
 from streamscope.settings import Settings
 from streamscope.sinks.files import FileMessage
@@ -125,7 +126,7 @@ _END = object()
 
 
 async def youtube(
-    target: Target, settings: Settings, source: ChatSource | None = None
+    target: Target, settings: Settings, progress: Progress, source: ChatSource | None = None
 ) -> AsyncGenerator[list[FileMessage], None]:
     """Batches of a YouTube video's chat, as chat-downloader yields it; ends when it does.
 
@@ -133,7 +134,8 @@ async def youtube(
     loop; closing the generator tells the thread to stop at its next item (a live chat that stays
     silent keeps the thread waiting in chat-downloader until its next poll, then it ends).
     """
-    del settings  # chat-downloader reads YouTube's own URLs; nothing to configure yet
+    # chat-downloader reads YouTube's own URLs and retries on its own; nothing to configure or report yet.
+    del settings, progress
     get_items = source or chat_downloader_items
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()

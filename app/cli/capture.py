@@ -14,7 +14,7 @@ from rich.progress import Progress as Bar
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from streamscope.app.cli.common import CliError, IrcUrl, app, console, guard, out, settings_from
-from streamscope.capture import SUPPORTED, Progress, UnsupportedUrl, capture, resolve
+from streamscope.capture import SUPPORTED, Progress, SourceUnreachable, UnsupportedUrl, capture, resolve
 from streamscope.capture.vod import ReplayUnavailable
 from streamscope.capture.youtube import MissingExtra
 from streamscope.settings import Settings
@@ -137,7 +137,7 @@ def _capture(
 
         try:
             reason = asyncio.run(main())
-        except (ReplayUnavailable, MissingExtra) as exc:
+        except (ReplayUnavailable, MissingExtra, SourceUnreachable) as exc:
             raise CliError(f"{exc} (the file {path} holds what was captured before)") from None
         except (OSError, httpx.HTTPError, ValueError) as exc:
             # Network errors, and answers that are not what the platform documents (not JSON, ...).

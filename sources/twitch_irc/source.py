@@ -36,6 +36,10 @@ class IrcSourceStats:
     joined_channels: int
     """Channels the server confirmed (JOIN echo) on a socket that is open now."""
     joins_sent: int
+    connect_failures: int
+    """Connect attempts that failed (refused, timed out, bad handshake), on any connection."""
+    last_connect_error: str | None
+    """Why the most recent of them failed; None if none did."""
 
 
 class TwitchIrcSource:
@@ -147,6 +151,8 @@ class TwitchIrcSource:
             channels=len(self._channels),
             joined_channels=sum(len(conn.joined) for conn in self._connections),
             joins_sent=c.joins_sent,
+            connect_failures=c.connect_failures,
+            last_connect_error=c.last_connect_error,
         )
 
     async def run(self) -> None:

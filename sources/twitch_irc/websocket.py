@@ -35,6 +35,8 @@ class Counters:
     connects: int = 0
     reconnects: int = 0
     joins_sent: int = 0
+    connect_failures: int = 0
+    last_connect_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ class Connection:
                 )
             except (OSError, TimeoutError, WebSocketException) as exc:
                 log.warning("irc[%d]: connect to %s failed: %s", self.index, self.shared.url, exc)
+                self.shared.counters.connect_failures += 1
+                self.shared.counters.last_connect_error = _describe(exc)
                 await self._backoff(attempt)
                 attempt += 1
                 continue
@@ -268,3 +272,9 @@ class Connection:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line saying why a connect failed (a timeout's str() is empty)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return text or type(exc).__name__

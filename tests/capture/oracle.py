@@ -46,6 +46,44 @@ def privmsg(line: str) -> dict[str, Any]:
     }
 
 
+#: The reply-parent tags, in the order of the JSON ``reply`` object's fields.
+_REPLY_FIELDS = {
+    "parent_id": "reply-parent-msg-id",
+    "parent_user_id": "reply-parent-user-id",
+    "parent_login": "reply-parent-user-login",
+    "parent_display_name": "reply-parent-display-name",
+    "parent_text": "reply-parent-msg-body",
+    "thread_parent_id": "reply-thread-parent-msg-id",
+}
+
+
+def reply(line: str) -> dict[str, Any] | None:
+    """The JSON ``reply`` object of a PRIVMSG line: its unescaped reply-parent tags, absent or empty
+    ones null, the user id a number; None when the line is no reply."""
+    tags = split_line(line)[0]
+    if not tags.get("reply-parent-msg-id"):
+        return None
+    out: dict[str, Any] = {name: tags.get(tag) or None for name, tag in _REPLY_FIELDS.items()}
+    if out["parent_user_id"] is not None:
+        out["parent_user_id"] = int(out["parent_user_id"])
+    return out
+
+
+def reply_cells(line: str) -> dict[str, str]:
+    """The CSV reply columns of a PRIVMSG line (the CSV carries three of the reply's fields)."""
+    r = reply(line) or {}
+    return {
+        "reply_parent_id": r.get("parent_id") or "",
+        "reply_parent_login": r.get("parent_login") or "",
+        "reply_parent_text": r.get("parent_text") or "",
+    }
+
+
+def system_message(line: str) -> str | None:
+    """The ``system_message`` of a USERNOTICE line: its unescaped ``system-msg`` tag (null if empty)."""
+    return split_line(line)[0].get("system-msg") or None
+
+
 def expected(lines: list[str]) -> list[dict[str, Any]]:
     """What a live capture of ``lines`` writes, in order: every PRIVMSG with all its fields, and
     the user-visible events (USERNOTICE subs, CLEARCHAT timeouts/bans) with their kind and target."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from streamscope.capture import Job, JobError, JobManager, UnsupportedUrl
+from streamscope.capture.jobs import jobs_dir
 from streamscope.records import RawLine
 from streamscope.settings import Settings
 from streamscope.sinks.files import messages_from_lines, open_writer
@@ -102,6 +103,34 @@ def test_serving_alone_creates_no_jobs_directory(tmp_path: Path) -> None:
     assert manager.jobs() == []
     manager.stop()
     assert not (tmp_path / "jobs").exists()
+
+
+def test_the_jobs_folder_is_beside_the_warehouse_data_unless_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path.resolve()
+    (root / "cwd").mkdir()
+    monkeypatch.chdir(root / "cwd")
+    monkeypatch.delenv("STREAMSCOPE_JOBS_DIR", raising=False)
+    monkeypatch.delenv("STREAMSCOPE_CLICKHOUSE_URL", raising=False)
+    cases = {
+        f"chdb://{root}/data/warehouse": root / "data" / "captures",
+        "chdb://./store/warehouse": root / "cwd" / "store" / "captures",
+        "chdb://:memory:": root / "cwd" / "streamscope-data" / "captures",
+        "https://user:secret@clickhouse.example.org:8443": root / "cwd" / "streamscope-data" / "captures",
+    }
+    for url, want in cases.items():
+        assert jobs_dir(Settings(clickhouse_url=url)) == want, url
+    assert jobs_dir(Settings()) == root / "cwd" / "streamscope-data" / "captures"  # the default warehouse's
+    # An explicit folder wins, from the environment too.
+    assert jobs_dir(Settings(clickhouse_url=f"chdb://{root}/data/warehouse", jobs_dir="mine")) == Path("mine")
+    monkeypatch.setenv("STREAMSCOPE_JOBS_DIR", str(root / "jobs"))
+    assert jobs_dir(Settings(clickhouse_url=f"chdb://{root}/data/warehouse")) == root / "jobs"
+    monkeypatch.delenv("STREAMSCOPE_JOBS_DIR")
+
+    manager = JobManager.from_settings(Settings(clickhouse_url=f"chdb://{root}/data/warehouse"))
+    assert manager.dir == root / "data" / "captures"
+    manager.stop()
 
 
 @pytest.mark.parametrize(

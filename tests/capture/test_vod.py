@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 import json
 import math
+import socket
 from typing import Any
 
 import pytest
 
-from streamscope.capture import Progress, capture, resolve
+from streamscope.capture import Progress, SourceUnreachable, capture, resolve
 from streamscope.capture.vod import HASHES, ReplayUnavailable
 from streamscope.settings import Settings
 from tests.capture.oracle import privmsg, read_file
@@ -114,6 +115,38 @@ async def test_an_empty_json_file_is_still_valid_json_when_the_replay_fails(gql:
     fp = io.BytesIO()
     with pytest.raises(ReplayUnavailable):
         await capture(resolve("https://www.twitch.tv/videos/1"), "json", fp, Settings(twitch_gql_url=gql.url))
+    assert json.loads(fp.getvalue()) == []
+
+
+async def test_twitch_gql_trouble_is_retried_and_shown_in_the_progress(gql: TwitchGqlServer) -> None:
+    gql.failures = [503, 429]  # the first request is answered 503, its retry 429, the next one normally
+    data, progress, reason = await run(gql, "https://www.twitch.tv/videos/482736163", "csv", max_messages=60)
+    assert (reason, progress.messages) == ("max_messages", 60)
+    assert read_file("csv", data) == replay_order(PRIVMSGS)[:60]
+    assert (progress.failed_attempts, progress.last_error) == (2, "Twitch GQL answered HTTP 429")
+    assert [r[0]["operationName"] for r in gql.requests] == ["VideoMetadata"] + 2 * [
+        "VideoCommentsByOffsetOrCursor"
+    ]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://www.twitch.tv/videos/482736163", "https://clips.twitch.tv/SwiftRageClip-AbC123"]
+)
+async def test_an_unreachable_gql_endpoint_fails_after_the_connect_timeout(url: str) -> None:
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gql_url = f"http://127.0.0.1:{port}/gql"
+    settings = Settings(twitch_gql_url=gql_url, capture_connect_timeout_s=1.2)
+    fp, progress = io.BytesIO(), Progress()
+    with pytest.raises(SourceUnreachable) as err:
+        await capture(resolve(url), "json", fp, settings, progress=progress)
+    # Backoff 0.5 s, then 1 s (cut to what is left of the 1.2 s): three attempts.
+    assert (progress.failed_attempts, progress.last_error) == (3, "All connection attempts failed")
+    assert str(err.value) == (
+        f"could not reach Twitch GQL at {gql_url} within 1.2 s (3 failed attempts); "
+        "the last error: All connection attempts failed"
+    )
     assert json.loads(fp.getvalue()) == []
 
 

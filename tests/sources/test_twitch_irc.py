@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -283,3 +284,20 @@ async def test_publish_failure_stops_run(twitch_irc_server: TwitchIrcServer) -> 
     source = TwitchIrcSource(["xqcow"], broken, **twitch_limits(server))  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="bus is gone"):
         await asyncio.wait_for(source.run(), TIMEOUT)
+
+
+async def test_failed_connects_are_counted_with_the_last_error() -> None:
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"ws://127.0.0.1:{port}"
+    source = TwitchIrcSource(
+        ["xqcow"], Collector(), url=url, channels_per_connection=90, joins_per_window=20, join_window_s=10,
+        backoff_initial_s=0.05,
+    )  # fmt: skip
+    assert (source.stats().connect_failures, source.stats().last_connect_error) == (0, None)
+    async with running(source):
+        await eventually(lambda: source.stats().connect_failures >= 3)  # it keeps retrying
+    stats = source.stats()
+    assert (stats.connects, stats.connections) == (0, 0)
+    assert stats.last_connect_error is not None and f"'127.0.0.1', {port})" in stats.last_connect_error
