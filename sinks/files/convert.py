@@ -57,7 +57,7 @@ def _reply(tags: dict[str, str]) -> dict[str, Any] | None:
     user_id = u[1]
     return {
         "parent_id": u[0],
-        "parent_user_id": int(user_id) if user_id and user_id.isdigit() else None,
+        "parent_user_id": int(user_id) if user_id and user_id.isascii() and user_id.isdigit() else None,
         "parent_login": u[2],
         "parent_display_name": u[3],
         "parent_text": u[4],

@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["EventSubSource", "EventSubStats"]
 
+#: Message ids of the most recent notifications remembered to skip re-deliveries; a hand-over's
+#: overlap holds a few seconds of notifications, far fewer than this.
+_RECENT_IDS = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class EventSubStats:
@@ -60,6 +64,8 @@ class EventSubStats:
     revocations: int
     unparsable: int
     """Frames that were not EventSub frames (published with ``kind=''`` for the dead letters)."""
+    duplicates: int
+    """Notifications not published again: their message_id was among the last ones published."""
 
 
 class _Lost(Exception):
@@ -86,15 +92,21 @@ class EventSubSource:
       ``kind=''`` so the pipeline dead-letters it; welcome/keepalive/reconnect/revocation frames
       are handled here and only counted.
     * ``session_reconnect``: connects to its ``reconnect_url`` while still reading the old socket
-      (Twitch keeps sending there until the new one is welcomed), then closes the old one;
+      (Twitch keeps sending there until the new one is welcomed), then closes the old one and
+      publishes every frame it delivered until its close handshake ended (what Twitch wrote to it
+      just before the welcome can arrive after it), before anything of the new session;
       subscriptions carry over, none are re-created. A lost or silent socket (nothing within the
       keepalive timeout + 5 s) opens a fresh session on ``url`` and creates every subscription again,
       with exponential backoff between failed connects. Notifications sent while no socket was
-      open are lost (Twitch does not replay them); a re-delivered frame keeps its message_id, which
-      the pipeline dedups on.
-    * Order: frames of one socket are published in receive order. ``publish`` runs in a worker
-      thread and may block (bus backpressure), which pauses reading. If it raises, ``run`` closes
-      the socket and re-raises. ``await run()`` returns after ``await stop()``. A source runs once.
+      open are lost (Twitch does not replay them).
+    * Each notification is published once: one whose message_id is among the last 4,096
+      published (Twitch may deliver one twice, e.g. on both sockets of a hand-over) is only
+      counted in ``duplicates``; an older re-delivery keeps its message_id, which the pipeline
+      dedups on.
+    * Order: frames of one socket are published in receive order, an old socket's before its
+      successor's. ``publish`` runs in a worker thread and may block (bus backpressure), which
+      pauses reading. If it raises, ``run`` closes the socket and re-raises. ``await run()``
+      returns after ``await stop()``. A source runs once.
     * The token goes only into the ``Authorization`` header; it is never logged.
     """
 
@@ -137,8 +149,9 @@ class EventSubSource:
         self._session: Session | None = None
         self._counts = dict.fromkeys(
             ("sessions", "reconnects", "resubscribes", "subscriptions", "subscribe_errors", "notifications",
-             "keepalives", "revocations", "unparsable"), 0,
+             "keepalives", "revocations", "unparsable", "duplicates"), 0,
         )  # fmt: skip
+        self._recent: dict[str, None] = {}  # insertion-ordered: the oldest id is dropped first
         self.last_subscribe: list[subscriptions.SubscribeResult] = []
 
     @classmethod
@@ -273,27 +286,36 @@ class EventSubSource:
                 self._session = session
 
     async def _hand_over(self, old: ClientConnection, url: str) -> tuple[ClientConnection, Session]:
-        """Welcome on ``url`` while the old socket keeps being read; then close the old one."""
-
-        async def drain() -> None:
-            while True:
-                try:
-                    text = await old.recv()
-                except ConnectionClosed:
-                    return
-                await self._handle(text)
-
-        reader = asyncio.create_task(drain())
+        """Welcome on ``url`` while the old socket keeps being read; then close the old one,
+        publishing every frame it delivers until the close handshake ends."""
+        reader = asyncio.create_task(self._drain(old))
         try:
             ws, session = await self._open(url)
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-            await self._close(old)
+        except BaseException:
+            await self._finish(old, reader)
+            raise
+        try:
+            await self._finish(old, reader)
+        except BaseException:
+            await self._close(ws)
+            raise
         self._counts["reconnects"] += 1
         log.info("EventSub session moved to %s after session_reconnect", session.id)
         return ws, session
+
+    async def _drain(self, ws: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await self._handle(await ws.recv())
+
+    async def _finish(self, old: ClientConnection, reader: asyncio.Task[None]) -> None:
+        # Twitch writes nothing to the old socket once the new one is welcomed, but what it wrote
+        # just before can still be in flight: close the old socket and let the reader publish all
+        # that arrived until the close handshake ended (recv returns frames buffered before a close).
+        try:
+            await self._close(old)
+        finally:
+            await reader
 
     async def _handle(self, text: str | bytes) -> Frame | None:
         """Publish a notification, count the rest; returns the parsed frame (None if unparsable)."""
@@ -307,6 +329,12 @@ class EventSubSource:
             await self._emit(RawEvent("", "", text, received_at, self._source))
             return None
         if frame.message_type == "notification":
+            if frame.message_id in self._recent:
+                self._counts["duplicates"] += 1
+                return frame
+            self._recent[frame.message_id] = None
+            if len(self._recent) > _RECENT_IDS:
+                del self._recent[next(iter(self._recent))]
             await self._emit(
                 RawEvent(self._channel_of(frame), frame.subscription_type, text, received_at, self._source)
             )

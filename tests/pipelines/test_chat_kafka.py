@@ -4,6 +4,8 @@
   rows the embedded path gives (every column of every table).
 * Messages that break the topic contract are dead-lettered with their reason and the flow goes on.
 * The metrics of the producer and the dataflow count what happened.
+* Each epoch's rows are stored when it ends, while the flow runs, even with an hour-long flush
+  interval.
 """
 
 from __future__ import annotations
@@ -60,12 +62,13 @@ class KafkaFlow:
     """The chat dataflow of a Kafka :class:`Runtime` (recovery in ``tmp``); ``stop()`` ends it cleanly."""
 
     def __init__(
-        self, broker: KafkaBroker, topic: str, client: Client, url: str, tmp: Path, dead_letters: bool = False
-    ) -> None:
+        self, broker: KafkaBroker, topic: str, client: Client, url: str, tmp: Path, *,
+        dead_letters: bool = False, batch_rows: int = 500, flush_interval_s: float = 0.1,
+    ) -> None:  # fmt: skip
         prefix = topic[: -len(topics.IRC_RAW.name)]
         settings = Settings(
-            clickhouse_url=url, clickhouse_database=client.database or "", sink_batch_rows=500,
-            sink_flush_interval_s=0.1, recovery_dir=str(tmp / "recovery"), snapshot_interval_s=1,
+            clickhouse_url=url, clickhouse_database=client.database or "", sink_batch_rows=batch_rows,
+            sink_flush_interval_s=flush_interval_s, recovery_dir=str(tmp / "recovery"), snapshot_interval_s=1,
             kafka_brokers=broker.bootstrap, kafka_topic_prefix=prefix,
         )  # fmt: skip
         transport = KafkaTransport(
@@ -226,3 +229,38 @@ def test_the_flow_resumes_from_its_snapshot_after_a_clean_stop(
     # row was inserted twice (a rewind would show up here as extra unmerged rows).
     assert warehouse.query(count).result_rows[0][0] == expected
     assert 0 < first < expected
+
+
+def test_every_epoch_is_stored_while_the_flow_runs(
+    kafka_broker: KafkaBroker,
+    raw_topic: str,
+    warehouse: Client,
+    warehouse_url: str,
+    tmp_path: Path,
+) -> None:
+    """An hour-long flush interval and batches bigger than the input: only the flush at the end of
+    each epoch (the sink's ``snapshot()``) can store rows while the flow runs."""
+    publisher = KafkaPublisher(kafka_broker.bootstrap, raw_topic, encode_line)
+    lines = [line for line in XQCOW.read_text(encoding="utf-8").splitlines() if " PRIVMSG " in line][:300]
+    records = [RawLine("xqcow", line, 1568577600000 + i, "test") for i, line in enumerate(lines)]
+
+    def stored() -> int:
+        return int(warehouse.query("SELECT count() FROM chat_messages").result_rows[0][0])
+
+    def publish_and_see_stored(start: int, end: int) -> None:
+        publisher.publish(records[start:end])
+        assert publisher.flush(30) == 0
+        wait_for(lambda: stored() >= end, f"{end} rows stored while the flow runs", 30)
+        assert stored() == end
+        assert flow.runtime.alive()  # still waiting for input: no close() has flushed anything
+
+    flow = KafkaFlow(
+        kafka_broker, raw_topic, warehouse, warehouse_url, tmp_path,
+        batch_rows=1_000_000, flush_interval_s=3600,  # neither size nor interval flushes
+    )  # fmt: skip
+    try:
+        publish_and_see_stored(0, 100)
+        publish_and_see_stored(100, 300)  # and again in a later epoch
+    finally:
+        flow.stop()
+    assert stored() == 300

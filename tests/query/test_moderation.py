@@ -119,3 +119,35 @@ def test_api_pages_and_exports_give_the_same_marks(warehouse: Client) -> None:
         for o in map(json.loads, body.splitlines())
     }
     assert exported == {mid: marks[:3] for mid, marks in api.items()}  # files have no "cleared" field
+
+
+def test_a_channel_clear_in_the_same_millisecond_marks_the_message() -> None:
+    mod = Moderation([_row("clear", T)])  # nothing else: the shortcut for unmarked messages decides
+    assert mod.marks("m", B, T) == MessageMarks(cleared=True, actions=(Action("clear", T, None),))
+    assert mod.marks("m", B, T + 1) == MessageMarks()
+
+
+def test_both_loaders_read_actions_in_the_millisecond_they_start_at(warehouse: Client) -> None:
+    """The page's first message and the export's start share a millisecond with a CLEARMSG and a
+    CLEARCHAT on that message: both loaders' lower bounds include it."""
+    mid = str(uuid.UUID(int=7))
+    lines = [
+        _privmsg("a", A, T, mid, "hello"),
+        f"@login=a;room-id=;target-msg-id={mid};tmi-sent-ts={T} :tmi.twitch.tv CLEARMSG #fuzz :hello",
+        f"@ban-duration=10;room-id=4242;target-user-id={A};tmi-sent-ts={T} :tmi.twitch.tv CLEARCHAT #fuzz :a",
+    ]
+    batch = classify([RawLine("fuzz", line, 0, "test") for line in lines], {})
+    warehouse.insert("chat_messages", batch.messages, column_names=list(MESSAGE_COLUMNS))
+    warehouse.insert("chat_events", batch.events, column_names=list(EVENT_COLUMNS))
+
+    (message,) = fetch_page(Warehouse(warehouse), MessageQuery(4242), 100).messages
+    marks = (message["id"], message["deleted"], message["timed_out"], message["banned"])
+    assert marks == (mid, True, True, False)
+    assert message["moderation"] == [
+        {"kind": "delete", "at": T, "duration_s": None},
+        {"kind": "timeout", "at": T, "duration_s": 10},
+    ]
+    export = ArchiveExport(warehouse, ArchiveQuery(4242, "fuzz", start_ms=T), "jsonl", events=False)
+    (line,) = b"".join(export.chunks()).splitlines()
+    exported = json.loads(line)
+    assert (exported["message_id"], exported["deleted"], exported["timed_out"]) == (mid, True, True)

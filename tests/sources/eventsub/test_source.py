@@ -1,6 +1,7 @@
 """EventSubSource against the loopback EventSub peer (tests/fixtures/eventsub_server.py), which sends
-the recorded frames of tests/data/eventsub: exact published RawEvents, reconnect hand-over,
-resubscription after a dropped socket, refused subscriptions, and no token in any log line."""
+the recorded frames of tests/data/eventsub: exact published RawEvents, reconnect hand-over (frames on
+the old socket inside it published once, in order), resubscription after a dropped socket, refused
+subscriptions, and no token in any log line."""
 
 from __future__ import annotations
 
@@ -119,6 +120,45 @@ async def test_follows_session_reconnect_without_resubscribing(
     await wait_until(lambda: len(capture.events) == 1)
     check(capture.events, sent, "cool_user", "stream.online", t0)
     assert source.stats().resubscribes == 0
+
+
+async def test_frames_on_the_old_socket_during_a_hand_over_are_published_once_in_order(
+    eventsub_server: EventSubServer, running: tuple[EventSubSource, Capture]
+) -> None:
+    """Twitch keeps writing to the old socket until the new one is welcomed, and what it wrote just
+    before the welcome can still be in flight on the old socket after it: all of it is published,
+    before anything of the new session, and a notification re-delivered on the new session (same
+    message_id) is not published again."""
+    source, capture = running
+    old = source.stats().session_id
+    assert old is not None
+    eventsub_server.hold_welcomes = True
+    assert await eventsub_server.reconnect() == [old]
+    await wait_until(lambda: len(eventsub_server.held) == 1)  # the client is on the reconnect_url
+    (new,) = eventsub_server.held
+    t0 = time.time_ns() // 1_000_000
+    before = await eventsub_server.notify(recorded("stream.online"))  # only the old session has it
+    assert len(before) == 1 and f'"session_id": "{old}"' in before[0]
+    await wait_until(lambda: len(capture.events) == 1)
+    # The welcome, then two frames on the old socket with no turn of the event loop in between: the
+    # client sees the welcome first or not, either way the old socket still delivers them.
+    await eventsub_server.welcome(new)
+    in_flight = [
+        *await eventsub_server.notify(recorded("channel.update"), to=old),
+        *await eventsub_server.notify(recorded("channel.chat.notification-resub-msg"), to=old),
+    ]
+    again = await eventsub_server.notify(recorded("channel.chat.notification-resub-msg"))  # re-delivery
+    assert len(in_flight) == 2 and len(again) == 1 and f'"session_id": "{new}"' in again[0]
+    await wait_until(lambda: source.stats().reconnects == 1 and old in eventsub_server.closed)
+    after = await eventsub_server.notify(recorded("stream.offline"))
+    assert len(after) == 1 and f'"session_id": "{new}"' in after[0]
+    await wait_until(lambda: source.stats().notifications == 4 and source.stats().duplicates == 1)
+    await asyncio.sleep(0.2)  # nothing more comes
+    check(capture.events[0:1], before, "cool_user", "stream.online", t0)
+    check(capture.events[1:2], in_flight[:1], "cool_user", "channel.update", t0)
+    check(capture.events[2:3], in_flight[1:], "amar", "channel.chat.notification", t0)
+    check(capture.events[3:], after, "cool_user", "stream.offline", t0)
+    assert source.stats().session_id == new and source.stats().resubscribes == 0
 
 
 async def test_resubscribes_on_a_new_session_after_a_drop(
