@@ -21,8 +21,10 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from streamscope.api import errors, metrics
+from streamscope.api import errors, metrics, openapi
+from streamscope.api.middleware import BodyLimit, CatchErrors
 from streamscope.api.routes import ROUTERS
+from streamscope.api.routes.export import ExportSlots
 from streamscope.capture import JobManager
 from streamscope.settings import Settings
 from streamscope.warehouse import connect
@@ -62,18 +64,18 @@ class _RequestMetrics:
         try:
             await self.app(scope, receive, send_wrapper)
         except Exception:
-            # The 500 body is sent by Starlette's outermost error middleware, after this one.
+            # The 500 body is sent by CatchErrors, outside this one.
             if not observed:
                 _observe(scope, 500, start)
             raise
 
 
 def _observe(scope: Scope, status: int, start: float) -> None:
-    # FastAPI puts the matched route into the scope; unmatched paths share one label so that
-    # scanners requesting random URLs cannot blow up the label cardinality.
+    # FastAPI puts the matched route into the scope; unmatched paths share one label, and made-up
+    # methods another, so that scanners cannot blow up the label cardinality.
     route: Any = scope.get("route")
-    template = getattr(route, "path", None) or "<unmatched>"
-    method = scope.get("method", "")
+    template = getattr(route, "path", None) or metrics.UNMATCHED_ROUTE
+    method = metrics.method_label(scope.get("method", ""))
     metrics.HTTP_REQUESTS.labels(method=method, route=template, status=str(status)).inc()
     metrics.HTTP_LATENCY.labels(method=method, route=template).observe(time.perf_counter() - start)
 
@@ -102,8 +104,14 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
     app.state.warehouse = Warehouse(client)
     # Capture jobs (POST /download): made here so jobs cut off by a restart are marked failed at once.
     app.state.captures = JobManager.from_settings(settings)
+    app.state.exports = ExportSlots(settings.export_max_concurrent)
     errors.install(app)
+    openapi.install(app)
+    # add_middleware wraps what was added before: CatchErrors is outermost, so even a failure in the
+    # metrics is a JSON 500 on a connection that stays open; the metrics see the 413s of BodyLimit.
+    app.add_middleware(BodyLimit)
     app.add_middleware(_RequestMetrics)
+    app.add_middleware(CatchErrors)
     for router in ROUTERS:
         app.include_router(router)
 

@@ -2,8 +2,9 @@
 
 The warehouse handle lives on ``app.state.warehouse`` (made once per process by
 :func:`streamscope.api.app.create_app`): a :class:`~streamscope.warehouse.shared.Warehouse`, which
-serialises queries on one client (see there why). Routes are plain ``def`` functions: FastAPI runs
-them on its thread pool, so a slow query blocks a worker thread, never the event loop.
+runs reads concurrently on a small pool of chDB clients (one at a time on a ClickHouse server's
+client; see there why). Routes are plain ``def`` functions: FastAPI runs them on its thread pool, so
+a slow query blocks a worker thread, never the event loop.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ and can expose any other live figure (queue depth, lag) without touching this mo
 
     gauge_hook("ingest_queue_depth", "Raw lines waiting in the bus.", lambda: bus.qsize())
 
-Route labels are route *templates* (``/v1/channels/{channel}/messages``), never raw paths, so the
-label cardinality stays bounded whatever clients request.
+Route labels are route *templates* (``/v1/channels/{channel}/messages``), never raw paths, and method
+labels one of :data:`METHODS` or ``other`` (:func:`method_label`), so the label cardinality stays
+bounded whatever clients request.
 """
 
 from __future__ import annotations
@@ -24,7 +25,22 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from streamscope.metrics import INGEST_RESULTS, INGESTED_LINES, REGISTRY
 
-__all__ = ["HTTP_LATENCY", "HTTP_REQUESTS", "INGESTED_LINES", "INGEST_RESULTS", "REGISTRY", "gauge_hook"]
+__all__ = [
+    "HTTP_LATENCY",
+    "HTTP_REQUESTS",
+    "INGESTED_LINES",
+    "INGEST_RESULTS",
+    "METHODS",
+    "REGISTRY",
+    "UNMATCHED_ROUTE",
+    "gauge_hook",
+    "method_label",
+]
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+"""The HTTP methods that are labels of their own; any other method a client makes up is ``other``."""
+UNMATCHED_ROUTE = "<unmatched>"
+"""The route label of requests no route matched (scanners' random paths share it)."""
 
 HTTP_REQUESTS = Counter(
     "http_requests",
@@ -39,6 +55,12 @@ HTTP_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )
+
+
+def method_label(method: str) -> str:
+    """``method`` as a label: itself when in :data:`METHODS`, else ``other``."""
+    return method if method in METHODS else "other"
+
 
 _hooks: dict[str, Gauge] = {}
 _hooks_lock = threading.Lock()

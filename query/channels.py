@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from streamscope.query.errors import NotFound
-from streamscope.twitch.logins import normalize_login
+from streamscope.query.params import id_or_login
 from streamscope.warehouse.shared import Warehouse
 
 # channels holds one row per (channel_id, login) a channel has had (rows not merged yet may repeat
@@ -60,16 +60,18 @@ class ChannelSummary(NamedTuple):
 
 
 def resolve(warehouse: Warehouse, channel: str) -> Channel:
-    """The channel whose id (all digits) or current login (case-insensitive) is ``channel``.
+    """The channel whose id (ASCII digits) or current login (case-insensitive) is ``channel``.
 
-    An unknown channel is a :class:`NotFound` ``unknown_channel``. A login that was renamed away
-    resolves only to its new owner's id, never to the old one.
+    A value that is neither (:func:`~streamscope.query.params.id_or_login`) is a
+    :class:`~streamscope.query.errors.BadParameter`; an unknown channel is a :class:`NotFound`
+    ``unknown_channel``. A login that was renamed away resolves only to its new owner's id, never to
+    the old one.
     """
-    value = channel.strip()
-    if value.isdigit() and int(value) < 2**64:
-        rows = warehouse.rows(_BY_ID, {"cid": int(value)})
+    value = id_or_login("channel", channel)
+    if isinstance(value, int):
+        rows = warehouse.rows(_BY_ID, {"cid": value})
     else:
-        rows = warehouse.rows(_BY_LOGIN, {"login": normalize_login(value)})
+        rows = warehouse.rows(_BY_LOGIN, {"login": value})
     if not rows:
         raise NotFound("unknown_channel", f"channel {channel[:64]!r} has not been captured")
     cid, login = rows[0]

@@ -19,7 +19,8 @@ from streamscope.warehouse.shared import Warehouse
 CURSOR_SCOPE = "events"
 
 # Kinds the ingest writes (chat_events.kind): CLEARCHAT -> timeout/ban/clear, CLEARMSG -> delete,
-# USERNOTICE -> its msg-id, anything else -> its command. Twitch adds USERNOTICE msg-ids over time,
+# USERNOTICE -> its msg-id, anything else -> its command in lower case (a filter is matched in lower
+# case too, so kind=ROOMSTATE works). Twitch adds USERNOTICE msg-ids over time,
 # so a kind outside this list is still accepted when the warehouse has stored it.
 KNOWN_KINDS = frozenset(
     {
@@ -28,7 +29,7 @@ KNOWN_KINDS = frozenset(
         "primepaidupgrade", "rewardgift", "raid", "unraid", "ritual", "bitsbadgetier", "announcement",
         "sharedchatnotice", "viewermilestone", "charitydonation", "communitypayforward",
         "standardpayforward", "onetapgiftredeemed",
-        "ROOMSTATE", "USERSTATE", "NOTICE", "HOSTTARGET", "USERNOTICE", "CLEARCHAT", "CLEARMSG",
+        "roomstate", "userstate", "notice", "hosttarget", "usernotice", "clearchat", "clearmsg",
     }
 )  # fmt: skip
 
@@ -48,7 +49,7 @@ def parse_kinds(warehouse: Warehouse, value: str | None) -> tuple[str, ...]:
     """The ``kind`` filter: a comma list; each must be a known kind or one already stored."""
     if value is None:
         return ()
-    kinds = tuple(dict.fromkeys(k.strip() for k in value.split(",") if k.strip()))
+    kinds = tuple(dict.fromkeys(k.strip().lower() for k in value.split(",") if k.strip()))
     if not kinds:
         raise BadParameter("kind", "must name at least one kind")
     unknown = [k for k in kinds if k not in KNOWN_KINDS]

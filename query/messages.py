@@ -1,5 +1,7 @@
 """The messages reader: keyset pages of ``chat_messages`` for one channel, shared by ``/v1.0`` chat
-and ``/v1`` messages, each message rendered as the API's message object with its moderation marks.
+and ``/v1`` messages, each message rendered in the route's shape (:mod:`streamscope.query.render`)
+with its moderation marks; the ``/v1.0`` shape also reads the page's room modes
+(:func:`streamscope.query.rooms.page_rooms`, one more query).
 
 Every page is ``WHERE channel_id = ... AND <range> ORDER BY sent_at, message_id LIMIT n+1`` with
 FINAL, so duplicates are invisible and a page is a range of the primary key: a page a million rows
@@ -10,22 +12,33 @@ range (see ``bench/api_pages.py``).
 
 Ties: rows with the same ``sent_at`` come in ClickHouse's UUID order, which compares the last
 8 bytes of the UUID before the first 8 — clients only see it through stable, gap-free paging.
+
+Cost: a page is the rows query, then the moderation query and (``/v1.0``) the room query, those two
+at the same time (:meth:`~streamscope.warehouse.shared.Warehouse.both`). With chDB each costs a few
+ms of planning whatever it reads (``bench/api_pages.py`` prints the page against the bare rows query).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from streamscope.query import cursor as cursors
 from streamscope.query.moderation import page_moderation
-from streamscope.query.render import message_object
+from streamscope.query.render import message_object, seed_message_object
+from streamscope.query.rooms import page_rooms
 from streamscope.query.stored import MESSAGE_SELECT
 from streamscope.warehouse.rows import MessageRow
 from streamscope.warehouse.shared import Warehouse
 
 CURSOR_SCOPE = "messages"
+
+_KEYSET_SETTINGS = {"max_threads": 1}
+
+#: The message shapes a page renders: ``v1`` (:func:`message_object`), ``seed`` (``/v1.0``,
+#: :func:`seed_message_object`).
+Shape = Literal["v1", "seed"]
 
 # ClickHouse's token splitter: a token is a maximal run of ASCII alphanumerics or non-ASCII bytes.
 _TOKEN = re.compile(r"[0-9A-Za-z\u0080-\U0010ffff]+")
@@ -71,9 +84,9 @@ def text_condition(q: str, params: dict[str, Any]) -> str:
     return " AND ".join(parts)
 
 
-def fetch_page(warehouse: Warehouse, query: MessageQuery, limit: int) -> MessagePage:
-    """Up to ``limit`` message objects (moderation marks applied), oldest first, and the cursor
-    of the next page (None when this page holds the last matching row)."""
+def fetch_page(warehouse: Warehouse, query: MessageQuery, limit: int, shape: Shape = "v1") -> MessagePage:
+    """Up to ``limit`` message objects in ``shape`` (moderation marks applied), oldest first, and the
+    cursor of the next page (None when this page holds the last matching row)."""
     params: dict[str, Any] = {"cid": query.channel_id, "n": limit + 1}
     where = ["channel_id = {cid:UInt64}"]
     where += cursors.keyset_conditions(
@@ -92,10 +105,25 @@ def fetch_page(warehouse: Warehouse, query: MessageQuery, limit: int) -> Message
         f"SELECT {MESSAGE_SELECT} FROM chat_messages FINAL WHERE {' AND '.join(where)} "
         "ORDER BY sent_at, message_id LIMIT {n:UInt32}"
     )
-    rows = [MessageRow._make(row) for row in warehouse.rows(sql, params)]
+    filtered = query.user_id is not None or query.user_login is not None or query.text is not None
+    # Unfiltered, a page reads n+1 rows in key order: a second engine thread only adds its setup
+    # (~2-3 ms of CPU per page, bench/api_pages.py); a filtered page may scan, so it keeps them all.
+    settings = None if filtered else _KEYSET_SETTINGS
+    rows = [MessageRow._make(row) for row in warehouse.rows(sql, params, settings)]
     page = rows[:limit]
-    moderation = page_moderation(warehouse, query.channel_id, page)
-    objects = [message_object(m, moderation.marks(m.message_id, m.user_id, m.sent_at)) for m in page]
+    if shape == "seed":
+        # Both read by the page's keys only: at the same time, a page waits for the longer one.
+        moderation, rooms = warehouse.both(
+            lambda: page_moderation(warehouse, query.channel_id, page),
+            lambda: page_rooms(warehouse, query.channel_id, page),
+        )
+        objects = [
+            seed_message_object(m, moderation.marks(m.message_id, m.user_id, m.sent_at), rooms.at(m.sent_at))
+            for m in page
+        ]
+    else:
+        moderation = page_moderation(warehouse, query.channel_id, page)
+        objects = [message_object(m, moderation.marks(m.message_id, m.user_id, m.sent_at)) for m in page]
     next_cursor = None
     if len(rows) > limit and page:
         next_cursor = cursors.encode(CURSOR_SCOPE, page[-1].sent_at, page[-1].message_id)

@@ -120,27 +120,22 @@ def _first_at_or_after(timeline: Sequence[tuple[int, str, int]], sent_ms: int) -
     return timeline[i] if i < len(timeline) else None
 
 
+# One scan of the channel's actions from the page's first message on: every action up to its last
+# message, and after it only the first per target (user; message for deletions; user 0 for clears):
+# LIMIT 1 BY keys the later rows by target alone and the earlier ones by event_id too. One SELECT
+# costs about half the CPU of the three-part UNION it replaces (each part paid its own planning).
 _PAGE_SQL = """
 SELECT toString(kind) AS kind_str, target_user_id, target_message_id,
        toUnixTimestamp64Milli(at) AS at_ms, duration_s
 FROM chat_events FINAL
-WHERE channel_id = {cid:UInt64} AND kind = 'delete'
+WHERE channel_id = {cid:UInt64} AND kind IN ('delete', 'timeout', 'ban', 'clear')
   AND at >= fromUnixTimestamp64Milli({lo:Int64}, 'UTC')
-  AND target_message_id IN {ids:Array(String)}
-UNION ALL
-SELECT toString(kind), target_user_id, '', toUnixTimestamp64Milli(at), duration_s
-FROM chat_events FINAL
-WHERE channel_id = {cid:UInt64}
-  AND at BETWEEN fromUnixTimestamp64Milli({lo:Int64}, 'UTC') AND fromUnixTimestamp64Milli({hi:Int64}, 'UTC')
-  AND ((kind IN ('timeout', 'ban') AND target_user_id IN {users:Array(UInt64)}) OR kind = 'clear')
-UNION ALL
-SELECT toString(argMin(kind, at)), target_user_id, '', toUnixTimestamp64Milli(min(at)),
-       argMin(duration_s, at)
-FROM chat_events FINAL
-WHERE channel_id = {cid:UInt64}
-  AND at > fromUnixTimestamp64Milli({hi:Int64}, 'UTC')
-  AND ((kind IN ('timeout', 'ban') AND target_user_id IN {users:Array(UInt64)}) OR kind = 'clear')
-GROUP BY target_user_id
+  AND ((kind = 'delete' AND target_message_id IN {ids:Array(String)})
+       OR (kind IN ('timeout', 'ban') AND target_user_id IN {users:Array(UInt64)})
+       OR kind = 'clear')
+ORDER BY at, event_id
+LIMIT 1 BY target_user_id, target_message_id,
+           if(at > fromUnixTimestamp64Milli({hi:Int64}, 'UTC'), '', toString(event_id))
 """
 
 _CHANNEL_SQL = """

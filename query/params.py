@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from streamscope.query.errors import BadParameter
 from streamscope.timeutil import MAX_MS, iso_ms
+from streamscope.twitch.logins import is_login, normalize_login
 
 
 def time_param_ms(name: str, value: str) -> int:
@@ -49,16 +50,28 @@ class UserFilter:
     user_login: str | None = None
 
 
+def id_or_login(name: str, value: str) -> int | str:
+    """Parameter ``name`` as a Twitch id or a login: an id is ASCII digits only (``str.isdigit``
+    also accepts ``²`` and ``١``, which ``int`` refuses or reads as an id) below 2**64; anything else
+    is a login, normalised (a leading ``@`` or ``#`` and the case are ignored). A value that is
+    neither is a :class:`BadParameter` naming ``name``."""
+    v = normalize_login(value.strip().lstrip("@"))
+    if not v:
+        raise BadParameter(name, "must be a login or a numeric id")
+    if v.isascii() and v.isdigit():
+        if int(v) >= 2**64:
+            raise BadParameter(name, "id out of range (at most 2^64 - 1)")
+        return int(v)
+    if not is_login(v):
+        raise BadParameter(
+            name, f"{value[:40]!r} is neither a numeric id nor a Twitch login (1-25 of a-z, 0-9, _)"
+        )
+    return v
+
+
 def user_filter(value: str | None) -> UserFilter:
-    """``user`` (an id when all digits, else a login; a leading ``@`` is ignored) as a filter; no
-    value is no filter, an empty one or an id past UInt64 a :class:`BadParameter`."""
+    """``user`` (:func:`id_or_login`) as a filter; no value is no filter."""
     if value is None:
         return UserFilter()
-    v = value.strip().lstrip("@")
-    if not v:
-        raise BadParameter("user", "must be a login or a numeric user id")
-    if v.isdigit():
-        if int(v) >= 2**64:
-            raise BadParameter("user", "user id out of range")
-        return UserFilter(user_id=int(v))
-    return UserFilter(user_login=v.lower())
+    who = id_or_login("user", value)
+    return UserFilter(user_id=who) if isinstance(who, int) else UserFilter(user_login=who)

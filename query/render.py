@@ -1,8 +1,11 @@
 """Stored rows -> the JSON objects the API returns: one function per shape.
 
-* :func:`message_object`: the message object of ``/v1/channels/{channel}/messages`` and (as a JSON
-  string) of ``/v1.0/{broadcaster_id}/chat``, from a :class:`~streamscope.warehouse.rows.MessageRow`
-  and its :class:`~streamscope.query.moderation.MessageMarks`;
+* :func:`message_object`: the message object of ``/v1/channels/{channel}/messages``, from a
+  :class:`~streamscope.warehouse.rows.MessageRow` and its
+  :class:`~streamscope.query.moderation.MessageMarks`;
+* :func:`seed_message_object`: the message object of ``/v1.0/{broadcaster_id}/chat`` (served as a
+  JSON string), the seed "Twitch Chat Ingestor" shape, from the same row and marks plus the
+  :class:`~streamscope.query.rooms.RoomModes` in force when it was sent;
 * :func:`event_object`: the event object of ``/v1/channels/{channel}/events``, from an
   :class:`~streamscope.warehouse.rows.EventRow`.
 
@@ -13,7 +16,7 @@ A message row's typed columns hold the common fields (text without the ``/me`` w
 sent is in ``tags`` with its value as sent, i.e. IRCv3-escaped, so values read from it are unescaped
 here. Absent tags are JSON null, never an empty string.
 
-The message object::
+The ``/v1`` message object::
 
     id, text, is_me, bits, sent_timestamp (ms), received_timestamp (ms),
     reply_parent_msg_id, reply_parent_user_id, reply_parent_user_login, reply_parent_display_name,
@@ -24,6 +27,18 @@ The message object::
           is_returning_chatter, user_type},
     source_room_id, source_message_id (shared chat), flags,
     deleted, timed_out, banned, cleared, moderation [{kind, at, duration_s}]  (see query.moderation)
+
+The seed message object (key order as the seed served it; ids and emote positions are strings)::
+
+    text, is_me, bits, sent_timestamp (ms), reply_parent_msg_id, reply_parent_user_id,
+    reply_parent_user_login, reply_parent_display_name, reply_parent_msg_body (unescaped, where the
+    seed served the raw ``\\s``), reply_thread_parent_msg_id, reply_thread_parent_user_login,
+    emotes {emote id: [{start_position, end_position}]} | null (inclusive; in the tag's order), id,
+    room {name, is_emote_only, is_subs_only, is_followers_only, is_unique_only,
+          follower_only_delay (minutes), room_id, slow (seconds)},
+    user {name (login), badge_info {name: version} | null, badges {name: version}, color,
+          display_name, mod, subscriber, turbo, id, user_type, vip},
+    then, beside the seed's keys: source_room_id, source_message_id, flags and the moderation marks
 """
 
 from __future__ import annotations
@@ -31,7 +46,8 @@ from __future__ import annotations
 from typing import Any
 
 from streamscope.query.moderation import MessageMarks
-from streamscope.twitch.irc.fields import parse_badges, parse_emotes
+from streamscope.query.rooms import RoomModes
+from streamscope.twitch.irc.fields import emote_positions_as_sent, parse_badges, parse_emotes
 from streamscope.twitch.irc.tags import unescape_tag_value
 from streamscope.warehouse.rows import EventRow, MessageRow
 
@@ -102,6 +118,12 @@ def message_object(row: MessageRow, marks: MessageMarks) -> dict[str, Any]:
         "is_returning_chatter": _flag(tags, "returning-chatter") or False,
         "user_type": _tag(tags, "user-type") or None,
     }
+    _add_extras(obj, tags, marks)
+    return obj
+
+
+def _add_extras(obj: dict[str, Any], tags: dict[str, str], marks: MessageMarks) -> None:
+    """The shared-chat source, flags and moderation marks, last in both message shapes."""
     obj["source_room_id"] = _tag(tags, "source-room-id")
     obj["source_message_id"] = _tag(tags, "source-id")
     obj["flags"] = _tag(tags, "flags") or None
@@ -110,6 +132,54 @@ def message_object(row: MessageRow, marks: MessageMarks) -> dict[str, Any]:
     obj["banned"] = marks.banned
     obj["cleared"] = marks.cleared
     obj["moderation"] = [{"kind": a.kind, "at": a.at_ms, "duration_s": a.duration_s} for a in marks.actions]
+
+
+def seed_message_object(row: MessageRow, marks: MessageMarks, room: RoomModes) -> dict[str, Any]:
+    """The ``/v1.0`` message object of one stored message: the seed's shape (module docstring), with
+    ``room`` from the modes in force when it was sent and the moderation marks beside it.
+
+    ``mod``, ``subscriber`` and ``turbo`` are their tags (``1`` = true; absent = false); ``vip`` is
+    true when the ``vip`` tag is present or a ``vip`` badge is shown (old lines have no vip tag).
+    """
+    tags = row.tags
+    badges = dict(parse_badges(row.badges))
+    obj: dict[str, Any] = {
+        "text": row.text,
+        "is_me": bool(row.is_action),
+        "bits": int(row.bits),
+        "sent_timestamp": int(row.sent_at),
+    }
+    for key in _REPLY_TAGS:
+        obj[key.replace("-", "_")] = _tag(tags, key)
+    emotes: dict[str, list[dict[str, str]]] = {}
+    for emote_id, start, end in emote_positions_as_sent(row.emotes):
+        emotes.setdefault(emote_id, []).append({"start_position": str(start), "end_position": str(end)})
+    obj["emotes"] = emotes or None
+    obj["id"] = row.message_id
+    obj["room"] = {
+        "name": row.channel,
+        "is_emote_only": room.emote_only,
+        "is_subs_only": room.subs_only,
+        "is_followers_only": room.followers_only >= 0,
+        "is_unique_only": room.r9k,
+        "follower_only_delay": max(room.followers_only, 0),
+        "room_id": str(row.channel_id),
+        "slow": room.slow,
+    }
+    obj["user"] = {
+        "name": row.user_login,
+        "badge_info": dict(parse_badges(row.badge_info)) or None,
+        "badges": badges,
+        "color": row.color or None,
+        "display_name": row.display_name or None,
+        "mod": tags.get("mod") == "1",
+        "subscriber": tags.get("subscriber") == "1",
+        "turbo": tags.get("turbo") == "1",
+        "id": str(row.user_id),
+        "user_type": _tag(tags, "user-type") or None,
+        "vip": "vip" in tags or "vip" in badges,
+    }
+    _add_extras(obj, tags, marks)
     return obj
 
 

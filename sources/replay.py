@@ -43,7 +43,7 @@ def sent_ts(line: str) -> int | None:
         return None
     start += len("tmi-sent-ts=")
     end = start
-    while end < len(line) and line[end].isdigit():
+    while end < len(line) and "0" <= line[end] <= "9":
         end += 1
     return int(line[start:end]) if end > start else None
 

@@ -89,8 +89,11 @@ class Settings(BaseSettings):
 
     # Capture jobs (issue 5: POST /download, streamscope capture): where jobs live, their limits, and
     # the Twitch/YouTube endpoints the VOD runners call (settable so loopback peers can stand in).
-    jobs_dir: str = Field(
-        "./streamscope-data/jobs", description="Directory of capture jobs: one metadata JSON + file per job."
+    jobs_dir: str | None = Field(
+        None,
+        description="Directory of capture jobs: one metadata JSON + file per job. Unset: beside the "
+        "warehouse data, <parent of DIR>/captures for chdb://DIR, ./streamscope-data/captures for a server "
+        "(see streamscope.capture.jobs.jobs_dir).",
     )
     capture_max_concurrent: int = Field(10, ge=1, description="Capture jobs running at once; more queue.")
     capture_max_timeout_s: float = Field(
@@ -98,6 +101,12 @@ class Settings(BaseSettings):
     )
     capture_retention_s: float = Field(
         86400.0, gt=0, description="Seconds a finished job's file is kept before deletion (24 h)."
+    )
+    capture_connect_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds a capture keeps retrying a source it cannot reach (IRC never connected, "
+        "a GQL request failing) before the job fails with the last error.",
     )
     twitch_gql_url: str = Field(
         "https://gql.twitch.tv/gql", description="Twitch GQL endpoint used for VOD and clip chat replay."
@@ -109,6 +118,19 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    public_base_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S+$",
+        description="Absolute base URL of the API as clients reach it (https://chat.example.org); when set, "
+        "capture-job responses give absolute status/download URLs under it, else relative paths. Never "
+        "taken from the request's Host header, which the client controls.",
+    )
+    export_max_concurrent: int = Field(
+        4,
+        ge=1,
+        description="Archive exports streamed at once; one more is a 429 with Retry-After. Each holds a "
+        "worker thread while it streams, so without a bound exports starve every other request.",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -2,8 +2,9 @@
 readers :mod:`streamscope.query.channels`, :mod:`~streamscope.query.messages` and
 :mod:`~streamscope.query.events`).
 
-``{channel}`` is a numeric Twitch id (all digits) or a login, resolved through the ``channels``
-table; an unknown channel is a 404. ``user`` filters likewise take an id (all digits) or a login.
+``{channel}`` is a numeric Twitch id (ASCII digits) or a login, resolved through the ``channels``
+table; an unknown channel is a 404, a value that is neither a 400. ``user`` filters likewise take an
+id or a login (:func:`streamscope.query.params.id_or_login`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,13 @@ class EventsPage(BaseModel):
     )
 
 
-ChannelParam = Annotated[str, Path(description="Channel login (`xqcow`) or numeric Twitch id (`71092938`).")]
+ChannelParam = Annotated[
+    str,
+    Path(
+        description="Channel login (`xqcow`: 1-25 of a-z, 0-9, _, any case) "
+        "or numeric Twitch id (`71092938`)."
+    ),
+]
 StartParam = Annotated[
     str | None, Query(description="Inclusive lower time bound, ISO 8601 (no offset means UTC).")
 ]
@@ -67,7 +74,7 @@ EndParam = Annotated[
 ]
 UserParam = Annotated[
     str | None,
-    Query(description="Only this user: numeric Twitch user id (all digits) or login (case-insensitive)."),
+    Query(description="Only this user: numeric Twitch user id (ASCII digits) or login (case-insensitive)."),
 ]
 CursorParam = Annotated[
     str | None, Query(description="Opaque cursor from the previous page of the same endpoint.")

@@ -24,6 +24,9 @@ from streamscope.sinks.files import CAPTURE_FORMATS, CONTENT_TYPES
 router = APIRouter(tags=["capture jobs"])
 
 _CHUNK = 64 * 1024
+MAX_URL_CHARS = 2048
+"""Longest ``url`` accepted: every supported URL is far shorter, and the URL is kept and echoed by
+every ``/status`` for 24 h."""
 
 
 def get_captures(request: Request) -> JobManager:
@@ -37,7 +40,7 @@ Captures = Annotated[JobManager, Depends(get_captures)]
 class DownloadRequest(BaseModel):
     """A capture job request."""
 
-    url: str = Field(description=f"What to capture: {SUPPORTED}.")
+    url: str = Field(max_length=MAX_URL_CHARS, description=f"What to capture: {SUPPORTED}.")
     format: str = Field("json", description=f"File format: {', '.join(CAPTURE_FORMATS)}.")
     max_messages: int | None = Field(None, description="Stop after this many messages (at least 1).")
     timeout: float | None = Field(
@@ -49,8 +52,14 @@ class DownloadRequest(BaseModel):
 
 class DownloadCreated(BaseModel):
     download_id: str
-    status_url: str
-    download_url: str
+    status_url: str = Field(
+        description="`/status/{id}`, or an absolute URL under the configured public base URL "
+        "(`STREAMSCOPE_PUBLIC_BASE_URL`)."
+    )
+    download_url: str = Field(description="`/download/{id}`, likewise relative unless a base URL is set.")
+
+
+_UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown job, or expired after 24 h"}}
 
 
 def _job_or_404(captures: JobManager, download_id: str) -> Job:
@@ -81,12 +90,24 @@ def create_download(body: DownloadRequest, request: Request, captures: Captures)
         raise bad_parameter(name, str(exc)) from None
     return {
         "download_id": job.id,
-        "status_url": str(request.url_for("download_status", download_id=job.id)),
-        "download_url": str(request.url_for("download_file", download_id=job.id)),
+        "status_url": _job_url(request, "download_status", job.id),
+        "download_url": _job_url(request, "download_file", job.id),
     }
 
 
-@router.get("/status/{download_id}", name="download_status", summary="Progress of a capture job")
+def _job_url(request: Request, route: str, download_id: str) -> str:
+    """The route's path for the job: absolute under ``public_base_url`` when configured, else relative
+    (behind the server's ``root_path``). Never built from the Host header, which the client sets."""
+    path = request.app.url_path_for(route, download_id=download_id)
+    base: str | None = request.app.state.settings.public_base_url
+    if base:
+        return base.rstrip("/") + path
+    return str(request.scope.get("root_path", "")) + path
+
+
+@router.get(
+    "/status/{download_id}", name="download_status", summary="Progress of a capture job", responses=_UNKNOWN
+)
 def download_status(download_id: str, captures: Captures) -> dict[str, Any]:
     """``status`` is queued, running, finished, failed or cancelled; ``messages``, ``bytes``,
     ``elapsed`` (s) and ``rate`` (messages/s) are live while it runs; ``error`` says why it failed."""
@@ -98,7 +119,11 @@ def download_status(download_id: str, captures: Captures) -> dict[str, Any]:
     name="download_file",
     summary="The captured file",
     response_class=FileResponse,
-    responses={200: {"content": {t: {} for t in set(CONTENT_TYPES.values())}}, 409: {}},
+    responses={
+        200: {"content": {t: {} for t in set(CONTENT_TYPES.values())}},
+        **_UNKNOWN,
+        409: {"description": "No complete file yet (queued, running json/csv, or cut off)"},
+    },
 )
 def download_file(download_id: str, captures: Captures) -> Any:
     """The file, with its content type and a file name. While the job runs, jsonl and txt files are
@@ -129,7 +154,7 @@ def download_file(download_id: str, captures: Captures) -> Any:
     return FileResponse(path, media_type=media_type, filename=job.filename)
 
 
-@router.delete("/download/{download_id}", summary="Cancel a capture job")
+@router.delete("/download/{download_id}", summary="Cancel a capture job", responses=_UNKNOWN)
 def cancel_download(download_id: str, captures: Captures) -> dict[str, Any]:
     """Cancel a queued or running job; its file so far stays downloadable. An ended job is left as
     it is (the answer shows its status)."""

@@ -13,19 +13,25 @@ With embedded chDB the export opens a client handle of its own (chDB allows any 
 on the process's one engine), so other requests go on while a file streams to a slow reader; with a
 ClickHouse server the shared client is held for the whole stream (other requests wait); see
 :meth:`streamscope.warehouse.shared.Warehouse.stream_client`.
+
+Each export holds one of the server's worker threads while it streams, so at most
+``export_max_concurrent`` (setting, default 4) stream at once (:class:`ExportSlots`); one more is a
+429 with ``Retry-After``, answered before the export starts, so the rest of the API keeps its threads.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from streamscope.api.deps import WarehouseDep
-from streamscope.api.errors import bad_parameter
+from streamscope.api.errors import ApiError, bad_parameter
 from streamscope.api.routes.channels import ChannelParam, EndParam, StartParam, UserParam
 from streamscope.query.archive import ArchiveExport
 from streamscope.query.archive_query import ArchiveQuery, archive_query
@@ -64,6 +70,55 @@ def export_filename(channel: str, fmt: str, start_ms: int | None, end_ms: int | 
     return f"{channel}_{file_stamp(start_ms, 'begin')}_{file_stamp(end_ms, 'latest')}{EXTENSIONS[fmt]}"
 
 
+RETRY_AFTER_S = 10
+
+
+class ExportSlots:
+    """At most ``limit`` exports at once: :meth:`take` a slot (non-blocking), give it back when the
+    response ends. Made once per app (``app.state.exports``, by
+    :func:`streamscope.api.app.create_app`)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._free = threading.BoundedSemaphore(limit)
+
+    def take(self) -> Callable[[], None]:
+        """A free slot's release function, or a 429 ``too_many_exports`` with ``Retry-After``."""
+        if not self._free.acquire(blocking=False):
+            raise ApiError(
+                429,
+                "too_many_exports",
+                f"{self.limit} exports are streaming, the most this server runs at once; retry in a moment",
+                {"Retry-After": str(RETRY_AFTER_S)},
+            )
+        return self._free.release
+
+
+def get_export_slots(request: Request) -> ExportSlots:
+    slots: ExportSlots = request.app.state.exports
+    return slots
+
+
+ExportSlotsDep = Annotated[ExportSlots, Depends(get_export_slots)]
+
+
+class _SlotResponse(StreamingResponse):
+    """A streamed export that gives its slot back when the response ends, however it ends (done,
+    failed, or the client went away)."""
+
+    def __init__(
+        self, content: Iterator[bytes], release: Callable[[], None], media_type: str, headers: dict[str, str]
+    ) -> None:
+        super().__init__(content, media_type=media_type, headers=headers)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 def _stream(warehouse: Warehouse, query: ArchiveQuery, fmt: str, events: bool) -> Iterator[bytes]:
     with warehouse.stream_client() as client:
         yield from ArchiveExport(client, query, fmt, events=events).chunks()
@@ -77,10 +132,12 @@ def _stream(warehouse: Warehouse, query: ArchiveQuery, fmt: str, events: bool) -
         200: {"description": "The file, streamed", "content": {t: {} for t in set(CONTENT_TYPES.values())}},
         400: {"description": "Bad parameter"},
         404: {"description": "Unknown channel"},
+        429: {"description": "Too many exports streaming; retry after `Retry-After` seconds"},
     },
 )
 def export_channel(
     warehouse: WarehouseDep,
+    slots: ExportSlotsDep,
     channel: ChannelParam,
     format: FormatParam = "jsonl",  # noqa: A002 - the public parameter name
     start: StartParam = None,
@@ -103,8 +160,9 @@ def export_channel(
         raise bad_parameter("format", f"{format[:40]!r} is not a format; use one of {', '.join(FORMATS)}")
     query = archive_query(warehouse, channel, start, end, user)
     filename = export_filename(query.channel, format, query.start_ms, query.end_ms)
-    return StreamingResponse(
+    return _SlotResponse(
         _stream(warehouse, query, format, events),
+        slots.take(),
         media_type=CONTENT_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -26,6 +26,6 @@ def discovery_filters(
         raise CliError(str(exc)) from None
     games = tuple(g.strip() for value in game or [] for g in value.split(",") if g.strip())
     for g in games:
-        if not g.isdigit():
+        if not (g.isascii() and g.isdigit()):
             raise CliError(f"--game takes Twitch category ids (digits), not {g!r}")
     return DiscoveryFilters(min_viewers, languages, games, max_channels)

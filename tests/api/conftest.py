@@ -8,13 +8,18 @@ them with clickhouse-connect (the lead will swap it for the real dataflow). The 
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from clickhouse_connect.driver.client import Client
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from streamscope.api import create_app
@@ -174,6 +179,32 @@ def api(warehouse: Client) -> Iterator[TestClient]:
     """A TestClient over an app bound to this test's warehouse database."""
     with TestClient(create_app(Settings(), client=warehouse), raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[FastAPI], str]]:
+    """``serve(app)`` → the base URL of ``app`` run by a real uvicorn on a free loopback port, for what
+    only a server shows (connections kept or dropped). Servers stop after the test."""
+    running: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
+
+    def start(app: FastAPI) -> str:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
+        thread.start()
+        running.append((server, thread, sock))
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    yield start
+    for server, thread, sock in running:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
 @pytest.fixture(scope="session")

@@ -156,3 +156,15 @@ def test_events_kind_and_user_filters(api, warehouse, load, xqcow_lines, oracle)
     assert [e["at"] for e in for_user] == [c["at"] for c in clears if c["target_id"] == target["target_id"]]
     by_id = fetch_all(api, "/v1/channels/xqcow/events", "events", user=str(target["target_id"]))
     assert by_id == for_user
+
+
+def test_room_state_events_are_found_by_their_stored_kind_in_any_case(
+    api, warehouse, load, fixture_lines
+) -> None:  # type: ignore[no-untyped-def]
+    """ROOMSTATE lines are stored with kind ``roomstate``; the filter names it in either case."""
+    load(warehouse, fixture_lines)
+    sent = [line for line in fixture_lines if " ROOMSTATE #randers" in line]
+    lower = fetch_all(api, "/v1/channels/randers/events", "events", kind="roomstate", limit=100)
+    upper = fetch_all(api, "/v1/channels/randers/events", "events", kind="ROOMSTATE", limit=100)
+    assert lower == upper and {e["kind"] for e in lower} == {"roomstate"}
+    assert len(lower) == len(set(sent)) == 7

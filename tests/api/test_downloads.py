@@ -22,10 +22,10 @@ from clickhouse_connect.driver.client import Client
 
 from streamscope.api import create_app
 from streamscope.settings import Settings
-from tests.capture.oracle import expected, read_file, txt_lines
+from tests.capture.oracle import expected, privmsg, read_file, txt_lines
 from tests.data import XQCOW
 from tests.fixtures.twitch_gql_server import TwitchGqlServer
-from tests.fixtures.twitch_irc_server import TwitchIrcServer, load_lines
+from tests.fixtures.twitch_irc_server import TwitchIrcServer, channel_param, load_lines
 
 LINES = load_lines(XQCOW)
 XQCOW_ID = "71092938"
@@ -47,10 +47,12 @@ async def make_api(
 
     async def make(**overrides: Any) -> httpx.AsyncClient:
         settings = Settings(
-            jobs_dir=str(tmp_path / "jobs"),
-            twitch_irc_url=twitch_irc_server.url,
-            twitch_gql_url=twitch_gql_server.url,
-            **overrides,
+            **{
+                "jobs_dir": str(tmp_path / "jobs"),
+                "twitch_irc_url": twitch_irc_server.url,
+                "twitch_gql_url": twitch_gql_server.url,
+                **overrides,
+            }
         )
         app = create_app(settings, client=warehouse)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://capture.test")
@@ -69,8 +71,8 @@ async def start(api: httpx.AsyncClient, **body: Any) -> str:
     assert res.status_code == 202, res.text
     created = res.json()
     job_id = created["download_id"]
-    assert created["status_url"] == f"http://capture.test/status/{job_id}"
-    assert created["download_url"] == f"http://capture.test/download/{job_id}"
+    assert created["status_url"] == f"/status/{job_id}"
+    assert created["download_url"] == f"/download/{job_id}"
     return str(job_id)
 
 
@@ -256,6 +258,124 @@ async def test_a_queued_job_can_be_cancelled_before_it_runs(
     assert "capturetestb" not in {j.channel for j in twitch_irc_server.joins}
 
 
+def frame_ends(lines: list[str], lines_per_frame: int) -> set[int]:
+    """Message counts at which a live capture's batches can end: the cumulative message count after
+    each frame :meth:`TwitchIrcServer.play` sends (the source may merge frames, never split them)."""
+    ends, total, frame = set(), 0, [lines[0]]
+    for line in lines[1:]:
+        if len(frame) == lines_per_frame or channel_param(line) != channel_param(frame[0]):
+            total += len(expected(frame))
+            ends.add(total)
+            frame = []
+        frame.append(line)
+    return ends | {total + len(expected(frame))}
+
+
+#: Limits that cut a batch (a frame of live chat, a page of VOD comments): the first message only,
+#: and two counts that fall inside a frame and inside a 50-comment page.
+MID_BATCH = (1, 137, 301)
+
+
+async def test_max_messages_that_cut_a_live_batch_is_exact_in_every_format(
+    make_api: MakeApi, twitch_irc_server: TwitchIrcServer
+) -> None:
+    lines = LINES[:1200]
+    assert not frame_ends(lines, 20) & set(MID_BATCH)
+    formats = ["json", "jsonl", "csv", "txt"]
+    api = await make_api(capture_max_concurrent=len(MID_BATCH) * len(formats))
+    ids = {
+        (n, f): await start(api, url="https://www.twitch.tv/xqcow", format=f, max_messages=n)
+        for n in MID_BATCH
+        for f in formats
+    }
+    await connections_on(twitch_irc_server, "xqcow", len(ids))
+    play = asyncio.create_task(twitch_irc_server.play(lines, lines_per_frame=20, join_timeout_s=TIMEOUT))
+    try:
+        for (n, fmt), job_id in ids.items():
+            s = await wait_for(api, job_id, ended)
+            assert (s["status"], s["stop_reason"], s["messages"]) == ("finished", "max_messages", n)
+            res = await api.get(f"/download/{job_id}")
+            assert s["bytes"] == len(res.content)
+            assert_file(fmt, res.content, expected(lines)[:n])
+    finally:
+        play.cancel()
+        await asyncio.gather(play, return_exceptions=True)
+
+
+async def test_max_messages_that_cut_a_vod_page_is_exact_in_every_format(
+    make_api: MakeApi, twitch_gql_server: TwitchGqlServer
+) -> None:
+    twitch_gql_server.add_video("1001", "xqcow", XQCOW_ID, LINES)
+    assert twitch_gql_server.page_size == 50 and all(n % 50 for n in MID_BATCH)
+    privmsgs = sorted((privmsg(x) for x in LINES if " PRIVMSG " in x), key=lambda m: m["timestamp"])
+    want = [{**m, "is_action": False} for m in privmsgs]
+    api = await make_api()
+    formats = ["json", "jsonl", "csv", "txt"]
+    ids = {
+        (n, f): await start(api, url="https://www.twitch.tv/videos/1001", format=f, max_messages=n)
+        for n in MID_BATCH
+        for f in formats
+    }
+    for (n, fmt), job_id in ids.items():
+        s = await wait_for(api, job_id, ended)
+        assert (s["status"], s["stop_reason"], s["messages"]) == ("finished", "max_messages", n)
+        res = await api.get(f"/download/{job_id}")
+        assert s["bytes"] == len(res.content)
+        assert_file(fmt, res.content, want[:n])
+
+
+# -- sources that cannot be reached -------------------------------------------------------------
+
+
+async def test_a_live_job_that_never_connects_fails_and_frees_its_slot(
+    make_api: MakeApi, twitch_gql_server: TwitchGqlServer
+) -> None:
+    """IRC on a closed port: /status shows the failures while the job retries, then the job fails
+    after the connect timeout and the job queued behind it runs."""
+    port = _free_port()
+    twitch_gql_server.add_video("1002", "xqcow", XQCOW_ID, LINES[:100])
+    api = await make_api(
+        twitch_irc_url=f"ws://127.0.0.1:{port}", capture_connect_timeout_s=3, capture_max_concurrent=1
+    )
+    live = await start(api, url="https://www.twitch.tv/xqcow", format="json")
+    queued = await start(api, url="https://www.twitch.tv/videos/1002", format="jsonl")
+    retrying = await wait_for(api, live, lambda s: s["failed_attempts"] >= 1 or ended(s))
+    assert retrying["status"] == "running"
+    assert retrying["error"] is None
+    assert str(port) in retrying["last_error"]  # e.g. "[Errno 111] Connect call failed ('127.0.0.1', …)"
+    assert (await status(api, queued))["status"] == "queued"
+
+    s = await wait_for(api, live, ended)
+    assert (s["status"], s["stop_reason"], s["messages"]) == ("failed", None, 0)
+    assert s["failed_attempts"] >= 2  # the source's backoff starts at 1 s
+    assert s["error"] == (
+        f"could not reach Twitch IRC at ws://127.0.0.1:{port} within 3 s "
+        f"({s['failed_attempts']} failed attempts); the last error: {s['last_error']}"
+    )
+    assert 3 <= s["elapsed"] < 10
+    res = await api.get(f"/download/{live}")
+    assert (res.status_code, res.json()) == (200, [])  # the json file was closed properly
+
+    after = await wait_for(api, queued, ended)
+    assert (after["status"], after["stop_reason"]) == ("finished", "end")
+    assert (after["failed_attempts"], after["last_error"]) == (0, None)
+
+
+async def test_a_vod_job_whose_gql_endpoint_is_unreachable_fails_with_the_error(make_api: MakeApi) -> None:
+    gql_url = f"http://127.0.0.1:{_free_port()}/gql"
+    api = await make_api(twitch_gql_url=gql_url, capture_connect_timeout_s=2)
+    job_id = await start(api, url="https://www.twitch.tv/videos/1003", format="csv")
+    retrying = await wait_for(api, job_id, lambda s: s["failed_attempts"] >= 1 or ended(s))
+    assert (retrying["status"], retrying["last_error"]) == ("running", "All connection attempts failed")
+    s = await wait_for(api, job_id, ended)
+    assert s["status"] == "failed"
+    assert s["error"] == (
+        f"could not reach Twitch GQL at {gql_url} within 2 s ({s['failed_attempts']} failed attempts); "
+        "the last error: All connection attempts failed"
+    )
+    assert s["failed_attempts"] >= 3  # backoff 0.5 s, 1 s, then the last attempt at the deadline
+
+
 # -- restart, shutdown, expiry -------------------------------------------------------------------
 
 
@@ -399,6 +519,81 @@ async def test_bad_requests_are_400_naming_the_field(
     if field == "url" and "url" in body:
         assert "https://www.twitch.tv/videos/ID" in error["message"]  # says what is supported
     assert not (Path(api.app.state.settings.jobs_dir)).exists()  # type: ignore[attr-defined]
+
+
+async def test_job_urls_never_come_from_the_host_header(make_api: MakeApi) -> None:
+    body = {"url": "https://www.twitch.tv/videos/999", "format": "jsonl"}
+    spoofed = {"host": "attacker.example"}
+    res = await (await make_api()).post("/download", json=body, headers=spoofed)
+    job_id = res.json()["download_id"]
+    assert (res.json()["status_url"], res.json()["download_url"]) == (
+        f"/status/{job_id}",
+        f"/download/{job_id}",
+    )
+    api = await make_api(public_base_url="https://chat.example.org/")
+    res = await api.post("/download", json=body, headers=spoofed)
+    job_id = res.json()["download_id"]
+    assert (res.json()["status_url"], res.json()["download_url"]) == (
+        f"https://chat.example.org/status/{job_id}",
+        f"https://chat.example.org/download/{job_id}",
+    )
+
+
+async def test_a_url_past_2048_characters_is_a_400_and_stores_nothing(make_api: MakeApi) -> None:
+    api = await make_api()
+    res = await api.post("/download", json={"url": "https://www.twitch.tv/videos/1?" + "a" * 2048})
+    assert res.status_code == 400
+    assert res.json()["error"]["message"].startswith("url: ")
+    assert "2048" in res.json()["error"]["message"]
+    assert not (Path(api.app.state.settings.jobs_dir)).exists()  # type: ignore[attr-defined]
+
+
+async def test_a_body_past_64_kib_is_a_413_before_it_is_read(make_api: MakeApi) -> None:
+    api = await make_api()
+    big = {"url": "https://www.twitch.tv/xqcow", "format": "json", "pad": "x" * (64 * 1024)}
+    res = await api.post("/download", json=big)  # declared by Content-Length: refused unread
+    assert res.status_code == 413
+    assert res.json() == {
+        "error": {"code": "payload_too_large", "message": "request body: larger than 65536 bytes"}
+    }
+    assert not (Path(api.app.state.settings.jobs_dir)).exists()  # type: ignore[attr-defined]
+
+
+async def test_a_chunked_body_is_cut_off_at_64_kib_not_read_to_its_end(make_api: MakeApi) -> None:
+    api = await make_api()
+    app = api.app  # type: ignore[attr-defined]
+    chunk = b"a" * 16 * 1024
+    chunks = [b'{"url": "https://www.twitch.tv/videos/1?', *[chunk] * 2000, b'"}']  # 32 MB, chunked
+    handed = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal handed
+        handed += 1
+        return {"type": "http.request", "body": chunks[handed - 1], "more_body": handed < len(chunks)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/download",
+        "raw_path": b"/download",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"capture.test"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("capture.test", 80),
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 413
+    assert b"".join(m.get("body", b"") for m in sent[1:]).startswith(b'{"error":{"code":"payload_too_large"')
+    assert handed <= 6  # 64 KiB and the chunk that crossed it, not 32 MB
+    assert not (Path(app.state.settings.jobs_dir)).exists()
 
 
 async def test_unknown_jobs_are_404(make_api: MakeApi) -> None:

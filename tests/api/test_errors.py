@@ -122,3 +122,85 @@ def test_unexpected_failure_is_a_500_with_the_error_shape(warehouse) -> None:
     assert r.status_code == 500
     assert r.json() == {"error": {"code": "internal_error", "message": r.json()["error"]["message"]}}
     assert "kaboom" not in r.text
+
+
+# Ids are ASCII digits and nothing else: str.isdigit also accepts "²" (int() refuses it: a 500) and
+# "१"/"١" (Devanagari/Arabic-Indic one, which int() read as channel 1). Anything else is a login,
+# and a login is 1-25 of a-z, 0-9, _.
+NOT_IDS_NOR_LOGINS = [
+    ("/v1/channels/%C2%B2/messages", {}, "channel"),
+    ("/v1/channels/%E0%A5%A7/messages", {}, "channel"),
+    ("/v1/channels/%C2%B2/events", {}, "channel"),
+    ("/v1/channels/%C2%B2/export", {}, "channel"),
+    ("/v1/channels/%C2%B2/viewers", {}, "channel"),
+    ("/v1/channels/%C2%B2/streams", {}, "channel"),
+    ("/v1/channels/%C2%B2/streams/123", {}, "channel"),
+    ("/v1/channels/x%20y/messages", {}, "channel"),
+    ("/v1/channels/" + "a" * 26 + "/messages", {}, "channel"),
+    ("/v1/channels/%C3%A9t%C3%A9/messages", {}, "channel"),
+    ("/v1/channels/xqcow/messages", {"user": "²"}, "user"),
+    ("/v1/channels/xqcow/messages", {"user": "١٢"}, "user"),
+    ("/v1/channels/xqcow/messages", {"user": "a.b"}, "user"),
+    ("/v1/channels/xqcow/events", {"user": "²"}, "user"),
+    ("/v1/channels/xqcow/export", {"user": "²"}, "user"),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "name"), NOT_IDS_NOR_LOGINS)
+def test_a_value_neither_id_nor_login_is_a_400_naming_it(loaded, path, params, name) -> None:
+    r = loaded.get(path, params=params)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "invalid_parameter"
+    assert r.json()["error"]["message"].startswith(f"{name}: ")
+
+
+def test_logins_and_ids_in_their_accepted_spellings_still_resolve(loaded) -> None:
+    for channel in ("xqcow", "XQCow", "%23xqcow", "71092938"):
+        r = loaded.get(f"/v1/channels/{channel}/messages", params={"limit": 1})
+        assert r.status_code == 200, (channel, r.text)
+    by_login = loaded.get("/v1/channels/xqcow/messages", params={"user": "@Onche", "limit": 1}).json()
+    assert by_login["messages"] and by_login["messages"][0]["user"]["login"] == "onche"
+
+
+def test_malformed_json_body_says_so_readably(api) -> None:
+    r = api.post("/download", content=b"{bad", headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["error"] == {
+        "code": "invalid_parameter",
+        "message": "body: not valid JSON (Expecting property name enclosed in double quotes at character 1)",
+    }
+    r = api.post("/download", content=b"[]", headers={"content-type": "application/json"})
+    assert r.json()["error"]["message"].startswith("body: ")
+
+
+def test_an_unexpected_failure_keeps_the_connection_alive(warehouse, serve) -> None:
+    import httpx
+
+    from streamscope.api import create_app
+    from streamscope.settings import Settings
+
+    app = create_app(Settings(), client=warehouse)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("kaboom")
+
+    def local_port(response: httpx.Response) -> int | None:
+        try:
+            return int(response.extensions["network_stream"].get_extra_info("client_addr")[1])
+        except OSError:  # the server already closed the connection: its socket is gone
+            return None
+
+    with httpx.Client(base_url=serve(app)) as client:
+        bad = client.get("/boom")
+        bad_port = local_port(bad)
+        good = client.get("/healthz")
+        good_port = local_port(good)
+    assert bad.status_code == 500
+    assert bad.json() == {
+        "error": {"code": "internal_error", "message": "internal error; the server log has the details"}
+    }
+    assert good.status_code == 200
+    # One client, one connection: uvicorn closes a connection whose app raised, and httpx would
+    # silently open a new one for the second request.
+    assert bad_port is not None and good_port == bad_port

@@ -8,18 +8,23 @@ must equal what :func:`open_writer` writes for the same lines decoded by the cap
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
 
+from streamscope.api import create_app
 from streamscope.records import RawLine
+from streamscope.settings import Settings
 from streamscope.sinks.files import FORMATS, FileMessage, messages_from_lines, open_writer
 from tests.synthetic import BIG_MESSAGES, insert_big_channel
 
@@ -282,3 +287,74 @@ def test_a_large_export_is_streamed_in_blocks(api: TestClient, warehouse: Client
         chunks = [len(c) for c in r.iter_raw()]
     assert len(chunks) >= 10 and max(chunks) < sum(chunks) / 5
     assert sum(chunks) > BIG_MESSAGES * 40
+
+
+async def test_exports_past_the_limit_are_429_and_the_api_keeps_answering(
+    warehouse: Client, load: Load, xqcow_lines: list[str], tmp_path: Path
+) -> None:
+    """Two readers that stop reading after the first block hold both export slots; a third export is
+    refused at once (429, Retry-After, error shape) while /healthz still answers; once the readers go
+    on, the slots are free again."""
+    load(warehouse, xqcow_lines)
+    app = create_app(Settings(jobs_dir=str(tmp_path / "jobs"), export_max_concurrent=2), client=warehouse)
+    go_on = asyncio.Event()
+    reading = [asyncio.Event(), asyncio.Event()]
+    statuses: list[int] = []
+
+    async def slow_reader(i: int) -> None:
+        requested = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await go_on.wait()
+            await asyncio.sleep(3600)  # never disconnects: the reader takes the whole file
+            raise AssertionError("unreachable")
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+            elif message.get("body"):
+                reading[i].set()
+                await go_on.wait()
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": URL,
+            "raw_path": URL.encode(),
+            "root_path": "",
+            "query_string": b"format=jsonl",
+            "headers": [(b"host", b"export.test")],
+            "client": ("127.0.0.1", 1),
+            "server": ("export.test", 80),
+        }
+        await app(scope, receive, send)
+
+    readers = [asyncio.create_task(slow_reader(i)) for i in range(2)]
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(r.wait() for r in reading))
+        async with httpx.AsyncClient(transport=transport, base_url="http://export.test") as client:
+            refused = await client.get(URL, params={"format": "csv"})
+            assert refused.status_code == 429
+            assert int(refused.headers["retry-after"]) > 0
+            assert refused.json()["error"]["code"] == "too_many_exports"
+            assert (await client.get("/healthz")).status_code == 200
+            go_on.set()
+            async with asyncio.timeout(60):
+                await asyncio.gather(*readers)
+            assert statuses == [200, 200]
+            again = await client.get(URL, params={"format": "csv"})
+            assert again.status_code == 200 and again.text.startswith("message_id,")
+    finally:
+        go_on.set()
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)

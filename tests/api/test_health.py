@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 
 from streamscope.api import create_app, metrics
@@ -56,3 +58,18 @@ def test_metrics_exposition(api, warehouse, load, xqcow_lines) -> None:
     for result in ("stored", "rejected", "control"):
         assert f'ingested_lines_total{{result="{result}"}}' in text
     assert "test_queue_depth 42.0" in text
+
+
+def test_made_up_methods_and_paths_share_fixed_labels(api) -> None:
+    other = {"method": "other", "route": "/healthz", "status": "405"}
+    before = metrics.REGISTRY.get_sample_value("http_requests_total", other) or 0.0
+    for i in range(20):
+        r = api.request(f"MADEUP{i}", "/healthz")
+        assert (r.status_code, r.json()["error"]["code"]) == (405, "method_not_allowed")
+        assert api.request(f"MADEUP{i}", f"/scanned/{i}").status_code == 404
+    text = api.get("/metrics").text
+    assert "MADEUP" not in text and "/scanned/" not in text
+    assert metrics.REGISTRY.get_sample_value("http_requests_total", other) == before + 20
+    labelled = set(re.findall(r'^http_requests_total\{method="([^"]*)"', text, re.MULTILINE))
+    assert labelled <= metrics.METHODS | {"other"}
+    assert 'http_requests_total{method="other",route="<unmatched>",status="404"}' in text

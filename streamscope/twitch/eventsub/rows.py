@@ -262,7 +262,9 @@ def _notice_row(
     target = User(None, "", "")
     if detail.get("recipient_user_id"):
         target = User(
-            int(detail["recipient_user_id"]) if str(detail["recipient_user_id"]).isdigit() else None,
+            int(detail["recipient_user_id"])
+            if str(detail["recipient_user_id"]).isascii() and str(detail["recipient_user_id"]).isdigit()
+            else None,
             str(detail.get("recipient_user_login") or ""),
             str(detail.get("recipient_user_name") or ""),
         )

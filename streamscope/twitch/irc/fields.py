@@ -50,13 +50,20 @@ def parse_badges(value: str | None) -> list[tuple[str, str]]:
 
 
 def emote_positions(value: str | None) -> list[tuple[str, int, int]]:
-    """``'25:0-4,12-16/1902:6-10'`` -> ``[('25', 0, 4), ('25', 12, 16), ('1902', 6, 10)]``.
+    """``'25:0-4,12-16/1902:6-10'`` -> ``[('25', 0, 4), ('1902', 6, 10), ('25', 12, 16)]``.
 
     Positions are inclusive Unicode code point offsets into the message text (so Python string
     indexes, correct for non-BMP characters such as emoji). The result is sorted by start. Emote ids
     may themselves contain ``/`` (``80481_/3:7-14``), so a ``/``-separated piece without ``:`` is
     joined to the next one. Malformed ranges are skipped.
     """
+    out = emote_positions_as_sent(value)
+    out.sort(key=lambda e: e[1])
+    return out
+
+
+def emote_positions_as_sent(value: str | None) -> list[tuple[str, int, int]]:
+    """:func:`emote_positions` in the tag's order (emote by emote, each one's ranges as listed)."""
     if not value:
         return []
     out: list[tuple[str, int, int]] = []
@@ -69,9 +76,8 @@ def emote_positions(value: str | None) -> list[tuple[str, int, int]]:
         pending = ""
         for rng in ranges.split(","):
             a, _, b = rng.partition("-")
-            if a.isdigit() and b.isdigit():
+            if a.isascii() and b.isascii() and a.isdigit() and b.isdigit():
                 out.append((emote_id, int(a), int(b)))
-    out.sort(key=lambda e: e[1])
     return out
 
 

@@ -175,7 +175,7 @@ def assert_migrated(client: Client) -> None:
 def test_migrating_old_schema_keeps_its_rows(old_warehouse: Callable[[], Client]) -> None:
     client = old_warehouse()
     fill_old_schema(client)
-    assert migrate(client) == [f"0003_{migration(3).name}"]
+    assert migrate(client) == [f"{m.version:04d}_{m.name}" for m in available() if m.version >= 3]
     assert_migrated(client)
     assert migrate(client) == []
     # The writer's rows go into the migrated tables like before.
