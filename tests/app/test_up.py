@@ -179,12 +179,19 @@ async def test_up_stores_every_privmsg_and_the_api_returns_each_exactly(
         assert item["timestamp"] == msg["sent_timestamp"] == exp["timestamp"]
         assert msg["text"] == exp["text"]
         assert msg["is_me"] == exp["is_me"]
-        assert msg["user"]["id"] == exp["user_id"]
-        assert msg["user"]["login"] == exp["login"]
+        # The seed "Twitch Chat Ingestor" shape: string ids, user.name, badges as a map, emotes
+        # by id with inclusive string positions, the room by name and room_id.
+        assert msg["user"]["id"] == str(exp["user_id"])
+        assert msg["user"]["name"] == exp["login"]
         assert msg["user"]["display_name"] == exp["display_name"]
-        assert [[b["name"], b["version"]] for b in msg["user"]["badges"]] == exp["badges"]
-        assert sorted((e["id"], e["start"], e["end"]) for e in msg["emotes"]) == exp["emotes"]
-        assert msg["room"] == {"id": XQCOW_ID, "login": "xqcow"}
+        assert msg["user"]["badges"] == dict(exp["badges"])
+        emotes = [
+            (emote_id, int(p["start_position"]), int(p["end_position"]))
+            for emote_id, places in (msg["emotes"] or {}).items()
+            for p in places
+        ]
+        assert sorted(emotes) == exp["emotes"]
+        assert (msg["room"]["name"], msg["room"]["room_id"]) == ("xqcow", str(XQCOW_ID))
 
     proc.send_signal(2)  # Ctrl-C: flush and exit cleanly
     await asyncio.wait_for(proc.wait(), 60)
