@@ -23,6 +23,7 @@ from streamscope.pipelines.transport import Publisher
 from streamscope.records import RawEvent, RawLine
 from streamscope.settings import Settings
 from streamscope.sources.eventsub import EventSubSource
+from streamscope.sources.eventsub.users import Resolved
 from streamscope.sources.helix.client import HelixClient
 from streamscope.sources.helix.discovery import Discovery, DiscoveryFilters
 from streamscope.sources.helix.poller import HelixStreamsPoller
@@ -225,17 +226,7 @@ class EventSubCapture(_Task):
         self._spawn(loop, self._run, "eventsub")
 
     async def _run(self) -> None:
-        settings = self.settings
-        self.source, found = await EventSubSource.for_logins(
-            self.logins,
-            self.publish,
-            client_id=settings.twitch_client_id,
-            token=settings.twitch_user_token,
-            url=settings.twitch_eventsub_url,
-            helix_url=settings.twitch_helix_url,
-            chat=self.chat,
-            keepalive_s=settings.eventsub_keepalive_s,
-        )
+        self.source, found = await eventsub_source(self.settings, self.logins, self.publish, chat=self.chat)
         if found.missing:
             log.warning("EventSub: Twitch does not know %s; left out", ", ".join(found.missing))
         log.info("EventSub: subscribing for %d channel(s) as %s", len(found.channels), found.user_login)
@@ -248,6 +239,23 @@ class EventSubCapture(_Task):
 
     def progress(self) -> str:
         return f"eventsub {self.source.stats()}" if self.source is not None else "eventsub starting"
+
+
+async def eventsub_source(
+    settings: Settings, logins: Sequence[str], publish: Callable[[list[RawEvent]], None], *, chat: bool
+) -> tuple[EventSubSource, Resolved]:
+    """An EventSub source for ``logins`` from the settings' client id, user token and URLs (their ids
+    and the reading user come from Helix ``GET /users``); ``chat`` subscribes to chat too."""
+    return await EventSubSource.for_logins(
+        logins,
+        publish,
+        client_id=settings.twitch_client_id,
+        token=settings.twitch_user_token,
+        url=settings.twitch_eventsub_url,
+        helix_url=settings.twitch_helix_url,
+        chat=chat,
+        keepalive_s=settings.eventsub_keepalive_s,
+    )
 
 
 def has_helix_credentials(settings: Settings) -> bool:

@@ -25,6 +25,7 @@ import uvicorn
 from bytewax.dataflow import Dataflow
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.run import cli_main
+from clickhouse_connect.driver.client import Client
 
 from streamscope.api.app import create_app
 from streamscope.metrics import INGESTED_LINES
@@ -138,6 +139,8 @@ class Runtime:
         self._lock = threading.Lock()
         self._dataflows: list[DataflowThread] = []
         self._publishers: list[Publisher] = []
+        #: The migrated warehouse client of :meth:`prepare`, which the API reuses.
+        self._client: Client | None = None
 
     @classmethod
     def embedded(cls, settings: Settings) -> Runtime:
@@ -146,7 +149,8 @@ class Runtime:
 
     def prepare(self) -> None:
         """Create or upgrade the warehouse schema; on Kafka, create the missing topics."""
-        migrate(connect(self.settings.clickhouse_url, self.settings.clickhouse_database))
+        self._client = connect(self.settings.clickhouse_url, self.settings.clickhouse_database)
+        migrate(self._client)
         self.prepare_topics()
 
     def prepare_topics(self) -> None:
@@ -239,8 +243,10 @@ class Runtime:
         """Serve the API on ``settings.api_host:api_port`` until Ctrl-C; ``before`` runs once the
         app is built, ``after`` when the server has stopped."""
         s = self.settings
-        client = connect(s.clickhouse_url, s.clickhouse_database)
-        migrate(client)
+        client = self._client
+        if client is None:  # not prepared (``serve`` alone): create or upgrade the schema here
+            client = connect(s.clickhouse_url, s.clickhouse_database)
+            migrate(client)
         application = create_app(settings=s, client=client)
         server = uvicorn.Server(
             uvicorn.Config(application, host=s.api_host, port=s.api_port, log_level="info")

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from streamscope import topics
-from streamscope.app.captures import CaptureLoop, SourceCapture
+from streamscope.app.captures import CaptureLoop, SourceCapture, eventsub_source
 from streamscope.app.cli.common import CliError, guard, log, out
 from streamscope.app.cli.distributed import (
     Kafka,
@@ -25,7 +25,6 @@ from streamscope.app.cli.distributed import (
     serve_metrics_port,
     source_app,
 )
-from streamscope.sources.eventsub import EventSubSource
 from streamscope.sources.helix.poller import HelixStreamsPoller
 from streamscope.twitch.logins import normalize_logins
 
@@ -113,16 +112,7 @@ def source_eventsub_cmd(
         publisher = runtime.publisher(topics.EVENTSUB_RAW, "eventsub")
         try:
             source, found = asyncio.run(
-                EventSubSource.for_logins(
-                    logins,
-                    publisher.publish,
-                    client_id=settings.twitch_client_id,
-                    token=settings.twitch_user_token,
-                    url=settings.twitch_eventsub_url,
-                    helix_url=settings.twitch_helix_url,
-                    chat=settings.eventsub_chat,
-                    keepalive_s=settings.eventsub_keepalive_s,
-                )
+                eventsub_source(settings, logins, publisher.publish, chat=settings.eventsub_chat)
             )
         except Exception as exc:  # Helix refused the token, or is unreachable: one sentence
             raise CliError(f"could not look up the channels on Helix: {exc}") from None

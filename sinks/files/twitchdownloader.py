@@ -1,7 +1,7 @@
 """TwitchDownloader's chat JSON, so its renderer (TwitchDownloaderCLI chatrender) can draw our chat.
 
 The structure follows ``TwitchDownloaderCore/TwitchObjects/ChatRoot.cs`` (lay295/TwitchDownloader)
-and the real file committed by LiveStreamDVR (``../shared/data/vod/twitchdownloader``)::
+and the real file committed by LiveStreamDVR (``tests/data/vod/twitchdownloader``)::
 
     {"streamer": {"name", "id"},
      "comments": [{"_id", "created_at", "updated_at", "channel_id", "content_type": "video",
