@@ -170,8 +170,12 @@ def _message_row(ev: Privmsg, raw: RawLine, ids: dict[str, int], seen: dict[int,
                 item.append("")
             key, value = item
             wire_len += len(key) + 1 + len(value)
+            if key in values or key in extra:
+                # A repeated key: the last value wins (IRCv3), and the row keeps the raw line.
+                values.pop(key, None)
+                extra.pop(key, None)
             typed: Any = None
-            if key in TYPED_TAGS and key not in values:
+            if key in TYPED_TAGS:
                 if key == "id":
                     typed = value if _is_canonical_uuid(value) else None
                 elif key == "tmi-sent-ts":

@@ -103,8 +103,13 @@ def test_raw_fallback_fraction(batches: dict[str, RowBatch]) -> None:
     print("raw_fallback fraction per file:", fractions)
     assert fractions["recorded/xqcow_2019-09-15.log"] == 0
     assert fractions["recorded/pajlada_userlog_2018_part1.log"] == 0
-    # Only the three shared-chat lines whose text is sent without ':' need the raw line.
-    assert sum(1 for b in batches.values() for r in b.messages if r[16]) == 3
+    # Only the three shared-chat lines whose text is sent without ':' need the raw line, and one
+    # Chatterino fixture line that sends `badges` twice (the last value wins, the line is kept).
+    kept = [r for b in batches.values() for r in b.messages if r[16]]
+    assert len(kept) == 4
+    rows = [dict(zip(MESSAGE_COLUMNS, r, strict=True)) for r in kept]
+    repeated = [r for r in rows if r["message_id"] == "3e0750f7-541e-4f7c-8fec-4f943bfd84a3"]
+    assert [r["badges"] for r in repeated] == ["bits/100"]
 
 
 def test_message_row_values(find_line: Callable[[str], str]) -> None:
@@ -152,6 +157,25 @@ def test_non_canonical_values_stay_raw() -> None:
         "abcdef01-0000-4000-8000-000000000000", 123, "ab",
     )  # fmt: skip
     assert row["raw_fallback"] == ""
+    assert rebuild_message_line(row) == line
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [("color=#FF0000", "color=#00FF00"), ("color=a\\qb", "color=#00FF00"), ("color=#00FF00", "color=a\\qb")],
+)
+def test_repeated_tag_last_value_wins_and_line_is_kept(first: str, last: str) -> None:
+    # IRCv3 message-tags: "If a tag key is repeated, the last value wins" (a typed column and the
+    # tags map must agree with that), and the row still rebuilds the line byte for byte.
+    line = (
+        f"@{first};id=abcdef01-0000-4000-8000-000000000000;tmi-sent-ts=123;bits=5;bits=7;{last} "
+        ":a!a@a.tmi.twitch.tv PRIVMSG #c :hi"
+    )
+    row = dict(zip(MESSAGE_COLUMNS, classify(raw_lines([line]), {}).messages[0], strict=True))
+    expected_color = "#00FF00" if last == "color=#00FF00" else "aqb"  # "\\q" unescapes to "q"
+    assert (row["bits"], row["color"] or row["tags"].get("color")) == (7, expected_color)
+    assert "bits" not in row["tags"]
+    assert row["raw_fallback"] == line
     assert rebuild_message_line(row) == line
 
 
