@@ -27,6 +27,7 @@ from clickhouse_connect.driver.client import Client
 from streamscope import metrics
 from streamscope.sinks.bytewax_adapters import EpochWriterSink
 from streamscope.sinks.isolate import insert_rows, retry_unreachable
+from streamscope.timeutil import MAX_MS
 from streamscope.twitch.irc.rows import DEAD_LETTER_COLUMNS
 from streamscope.warehouse.rows import (
     CHANNEL_COLUMNS,
@@ -134,18 +135,32 @@ class StreamsWriter:
 
 
 def refused_row(table: str, columns: Sequence[str], row: tuple[Any, ...], exc: Exception) -> tuple[Any, ...]:
-    """The ``dead_letters`` row of a row ``table`` refused: received now (the row's own times may be
-    what was refused), stage ``insert``, the error's first line as reason, the row as JSON."""
+    """The ``dead_letters`` row of a row ``table`` refused: stage ``insert``, the error's first line as
+    reason, the row as JSON.
+
+    Its time is the row's own observation time (``sampled_at``, else ``last_sample_at``,
+    ``last_seen`` or ``started_at``)
+    when that is a valid timestamp, so that a row refused again after a crash and a re-delivery gives
+    the same dead letter, which ``dead_letters`` stores once. Only a row whose times are themselves
+    invalid (what may have been refused) is dead-lettered at the current time."""
     values = dict(zip(columns, row, strict=False))
     channel = values.get("channel", values.get("login", ""))
     return (
-        int(time.time() * 1000),
+        _observed_at(values),
         str(values.get("source", "")),
         channel if isinstance(channel, str) else repr(channel),
         "insert",
         f"insert into {table} failed: {(str(exc).splitlines() or [type(exc).__name__])[0][:500]}",
         json.dumps(values, default=repr),  # json, not orjson: ints beyond 64 bits are kept as written
     )
+
+
+def _observed_at(values: dict[str, Any]) -> int:
+    for name in ("sampled_at", "last_sample_at", "last_seen", "started_at"):
+        at = values.get(name)
+        if isinstance(at, int) and not isinstance(at, bool) and 0 <= at < MAX_MS:
+            return at
+    return int(time.time() * 1000)
 
 
 def _writers(

@@ -90,3 +90,22 @@ def test_refused_rows_are_dead_lettered_and_every_other_row_is_stored(warehouse:
         json.dumps(dict(zip(SAMPLE_COLUMNS, row, strict=True)), sort_keys=True)
         for row in (too_big, surrogate)
     )
+
+    # A crash before the offsets were committed re-delivers the batch: the same refused rows give
+    # the same dead letters (their own times, not the time of refusal), stored once.
+    again = StreamsWriter(warehouse)
+    again.add(
+        StreamsBatch(
+            samples=[good[0], too_big, *good[1:3], surrogate, *good[3:]],
+            sessions=[*session_rows, bad_session],
+            channels={ninja[0].channel_id: "ninja", 2**64: "ninja"},
+        )
+    )
+    assert again.flush() == (len(good), 1)
+    assert warehouse.query("SELECT count() FROM dead_letters FINAL").result_rows == [(4,)]
+    assert sorted(
+        r[0]
+        for r in warehouse.query(
+            "SELECT toUnixTimestamp64Milli(received_at) FROM dead_letters FINAL"
+        ).result_rows
+    ) == sorted([T0 + 60_000, session_rows[0].last_sample_at or 0, too_big.sampled_at, surrogate.sampled_at])
