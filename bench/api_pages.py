@@ -12,7 +12,9 @@ port and measures, each over ``--rounds`` rounds (medians reported):
 * concurrency 16: 16 threads with an httpx client each (in a separate process, so the load
   generator does not share the server's GIL), each walking cursors from its own start row,
   ``--requests`` pages in all: pages/s, p50 and p99 latency; and, as a ceiling, the bare query
-  from 16 threads on 4 chDB connections.
+  from 16 threads on 4 chDB connections. Also the CPU time of this (the serving) process per page,
+  and per bare query: on a shared machine wall-clock figures move with the other processes' load,
+  CPU time much less.
 
 Also prints the on-disk bytes per message (compressed parts, after OPTIMIZE FINAL) for the real
 xqcow recording ingested with ``classify`` and for the synthetic table. Not a test: it prints
@@ -334,16 +336,21 @@ def main() -> None:
                 note("page first", page_ms(first))
                 note("page limit=1", page_ms(one))
                 note("page deep", page_ms(deep))
+                cpu = time.process_time()
                 result = load(url, 16, args.requests // 16, starts, follow=True)
+                served = len(result["latencies"]) + 16 * 3  # and the warm-up GETs
+                note("c16 cpu ms/page", (time.process_time() - cpu) * 1000 / served)
                 note("c16 pages/s", len(result["latencies"]) / result["wall_s"])
                 note("c16 p50", percentile(result["latencies"], 0.50))
                 note("c16 p99", percentile(result["latencies"], 0.99))
+                cpu = time.process_time()
                 note(
                     "bare c16 queries/s",
                     bare_throughput(
                         str(Path(tmp).resolve()), "bench_synth", bare_first, bare_params, args.requests
                     ),
                 )
+                note("bare c16 cpu ms/query", (time.process_time() - cpu) * 1000 / args.requests)
                 print(
                     f"round {r + 1}/{args.rounds}: "
                     + ", ".join(f"{k} {v[-1]:.1f}" for k, v in figures.items())
@@ -371,6 +378,14 @@ def main() -> None:
             f"16 clients: {m['c16 pages/s']:.0f} pages/s (goal >= 150), p50 {m['c16 p50']:.0f} ms, "
             f"p99 {m['c16 p99']:.0f} ms; bare query from 16 threads on 4 connections: "
             f"{m['bare c16 queries/s']:.0f} queries/s"
+        )
+        # The load generator runs in a process of its own, so this process's CPU is the server's (all
+        # its threads, chDB's included). Unlike wall-clock figures, it hardly depends on what else
+        # the machine runs.
+        print(
+            f"16 clients, CPU of the serving process: {m['c16 cpu ms/page']:.1f} ms per page; bare query "
+            f"from 16 threads: {m['bare c16 cpu ms/query']:.1f} ms per query "
+            f"(page / bare = {m['c16 cpu ms/page'] / m['bare c16 cpu ms/query']:.2f})"
         )
 
 

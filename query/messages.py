@@ -13,9 +13,13 @@ range (see ``bench/api_pages.py``).
 Ties: rows with the same ``sent_at`` come in ClickHouse's UUID order, which compares the last
 8 bytes of the UUID before the first 8 — clients only see it through stable, gap-free paging.
 
-Cost: a page is the rows query, then the moderation query and (``/v1.0``) the room query, those two
-at the same time (:meth:`~streamscope.warehouse.shared.Warehouse.both`). With chDB each costs a few
-ms of planning whatever it reads (``bench/api_pages.py`` prints the page against the bare rows query).
+Cost: with chDB every query costs a few ms of planning whatever it reads (``bench/api_pages.py``
+prints the page against the bare rows query), so a page is one query when it can: the rows query
+(only the columns its shape uses; unfiltered, on one engine thread and through the uncompressed
+cache), with the channel's moderation and room timelines kept between pages while their tables are
+unchanged (:mod:`streamscope.query.timelines`). When they cannot be kept (a table being written, a
+huge channel), the moderation query and (``/v1.0``) the room query follow, those two at the same time
+(:meth:`~streamscope.warehouse.shared.Warehouse.both`).
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ from streamscope.query import cursor as cursors
 from streamscope.query.moderation import page_moderation
 from streamscope.query.render import message_object, seed_message_object
 from streamscope.query.rooms import page_rooms
-from streamscope.query.stored import MESSAGE_SELECT
+from streamscope.query.stored import MESSAGE_SELECT, SEED_MESSAGE_SELECT
+from streamscope.query.timelines import timelines
 from streamscope.warehouse.rows import MessageRow
 from streamscope.warehouse.shared import Warehouse
 
 CURSOR_SCOPE = "messages"
 
-_KEYSET_SETTINGS = {"max_threads": 1}
+_KEYSET_SETTINGS = {"max_threads": 1, "use_uncompressed_cache": 1}
 
 #: The message shapes a page renders: ``v1`` (:func:`message_object`), ``seed`` (``/v1.0``,
 #: :func:`seed_message_object`).
@@ -101,28 +106,39 @@ def fetch_page(warehouse: Warehouse, query: MessageQuery, limit: int, shape: Sha
         where.append("user_login = {ulogin:String}")
     if query.text is not None:
         where.append(text_condition(query.text, params))
+    columns = SEED_MESSAGE_SELECT if shape == "seed" else MESSAGE_SELECT
     sql = (
-        f"SELECT {MESSAGE_SELECT} FROM chat_messages FINAL WHERE {' AND '.join(where)} "
+        f"SELECT {columns} FROM chat_messages FINAL WHERE {' AND '.join(where)} "
         "ORDER BY sent_at, message_id LIMIT {n:UInt32}"
     )
     filtered = query.user_id is not None or query.user_login is not None or query.text is not None
     # Unfiltered, a page reads n+1 rows in key order: a second engine thread only adds its setup
-    # (~2-3 ms of CPU per page, bench/api_pages.py); a filtered page may scan, so it keeps them all.
+    # (~2-3 ms of CPU per page, bench/api_pages.py), and the granules it decompresses are mostly the
+    # next page's too (the uncompressed cache). A filtered page may scan: all threads, no cache.
     settings = None if filtered else _KEYSET_SETTINGS
     rows = [MessageRow._make(row) for row in warehouse.rows(sql, params, settings)]
     page = rows[:limit]
+    cid = query.channel_id
+    kept = timelines(warehouse) if page else None
+    moderation = kept.moderation(cid) if kept is not None else None
     if shape == "seed":
-        # Both read by the page's keys only: at the same time, a page waits for the longer one.
-        moderation, rooms = warehouse.both(
-            lambda: page_moderation(warehouse, query.channel_id, page),
-            lambda: page_rooms(warehouse, query.channel_id, page),
-        )
+        rooms = kept.rooms(cid) if kept is not None else None
+        if moderation is None and rooms is None:
+            # Both read by the page's keys only: at the same time, a page waits for the longer one.
+            moderation, rooms = warehouse.both(
+                lambda: page_moderation(warehouse, cid, page), lambda: page_rooms(warehouse, cid, page)
+            )
+        if moderation is None:
+            moderation = page_moderation(warehouse, cid, page)
+        if rooms is None:
+            rooms = page_rooms(warehouse, cid, page)
         objects = [
             seed_message_object(m, moderation.marks(m.message_id, m.user_id, m.sent_at), rooms.at(m.sent_at))
             for m in page
         ]
     else:
-        moderation = page_moderation(warehouse, query.channel_id, page)
+        if moderation is None:
+            moderation = page_moderation(warehouse, cid, page)
         objects = [message_object(m, moderation.marks(m.message_id, m.user_id, m.sent_at)) for m in page]
     next_cursor = None
     if len(rows) > limit and page:

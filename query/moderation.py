@@ -13,9 +13,10 @@ Rule, for a message M by user U in channel C sent at T (epoch ms):
 Each applied action is one :class:`Action` of :attr:`MessageMarks.actions` (``delete`` first, by
 time). :class:`Moderation` holds the timelines and applies the rule; its rows come from one of two
 loaders: :func:`page_moderation` (an API page: one query restricted to the page's ids, users and
-time range, plus the first action after the page per user) and :func:`channel_moderation` (an export:
-every action of the channel from the export's start, read once before its stream opens; that is
-O(moderation events), small next to chat).
+time range, plus the first action after the page per user), :func:`all_moderation` (every action of
+the channel, kept between pages by :mod:`streamscope.query.timelines`) and :func:`channel_moderation`
+(an export: every action of the channel from the export's start, read once before its stream opens;
+that is O(moderation events), small next to chat).
 """
 
 from __future__ import annotations
@@ -167,6 +168,13 @@ def page_moderation(warehouse: Warehouse, channel_id: int, messages: Sequence[Me
         },
     )
     return Moderation(ModerationRow._make(row) for row in rows)
+
+
+def all_moderation(warehouse: Warehouse, channel_id: int, max_rows: int) -> Moderation | None:
+    """Every action of channel ``channel_id`` (what :class:`~streamscope.query.timelines.Timelines`
+    keeps), or None when there are more than ``max_rows``."""
+    rows = warehouse.rows(_CHANNEL_SQL + "LIMIT {n:UInt64}", {"cid": channel_id, "lo": 0, "n": max_rows + 1})
+    return Moderation(ModerationRow._make(row) for row in rows) if len(rows) <= max_rows else None
 
 
 def channel_moderation(client: Client, channel_id: int, since_ms: int | None) -> Moderation:

@@ -11,7 +11,8 @@ state, so the read needs no FINAL.
 :func:`page_rooms` serves one API page with one query over ``room_states`` (migration 0004: the
 ROOMSTATE rows of ``chat_events``, copied by a materialized view), the channel's ROOMSTATEs up to the
 page's last message: a few hundred rows per channel-year, where the same fold over ``chat_events``
-would read the channel's whole event history.
+would read the channel's whole event history. :func:`all_rooms` reads the whole timeline of a channel,
+which :mod:`streamscope.query.timelines` keeps between pages.
 """
 
 from __future__ import annotations
@@ -104,6 +105,23 @@ FROM room_states
 WHERE channel_id = {cid:UInt64} AND at <= fromUnixTimestamp64Milli({hi:Int64}, 'UTC')
 ORDER BY at, event_id
 """
+
+
+_CHANNEL_SQL = """
+SELECT toUnixTimestamp64Milli(at) AS at_ms, mapFilter((k, v) -> has({modes:Array(String)}, k), tags) AS modes
+FROM room_states
+WHERE channel_id = {cid:UInt64}
+ORDER BY at, event_id
+LIMIT {n:UInt64}
+"""
+
+
+def all_rooms(warehouse: Warehouse, channel_id: int, max_rows: int) -> RoomTimeline | None:
+    """The whole room timeline of channel ``channel_id`` (what
+    :class:`~streamscope.query.timelines.Timelines` keeps), or None when it has more than
+    ``max_rows`` ROOMSTATEs."""
+    rows = warehouse.rows(_CHANNEL_SQL, {"cid": channel_id, "modes": sorted(MODE_TAGS), "n": max_rows + 1})
+    return RoomTimeline(RoomstateRow._make(row) for row in rows) if len(rows) <= max_rows else None
 
 
 def page_rooms(warehouse: Warehouse, channel_id: int, messages: Sequence[MessageRow]) -> RoomTimeline:

@@ -14,15 +14,24 @@ are serialised on the given client with a lock.
 A long streamed read (an export) takes a client of its own from :meth:`Warehouse.stream_client`: with
 chDB a handle of its own (closed afterwards), so other queries go on while the stream is open; with a
 ClickHouse server the shared client, held.
+
+:meth:`Warehouse.version` tells whether a table changed, for readers that keep what they read between
+requests (the moderation and room timelines of :mod:`streamscope.query.timelines`): a value that
+differs after any INSERT, merge, mutation, TRUNCATE or re-creation of the table. With chDB it reads
+the table's data directory (the names of its part directories, which ClickHouse never reuses: block
+numbers only grow) and its metadata file (its definition and UUID), both found once through
+``system.tables``: some tens of microseconds, where any SQL query costs the engine milliseconds of
+planning. With a server it is one ``system.parts`` query.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from clickhouse_connect.driver.client import Client
 
@@ -34,6 +43,32 @@ READERS = 4
 
 A = TypeVar("A")
 B = TypeVar("B")
+
+# Entries of a MergeTree table's directory that are not (committed or outdated) data parts: parts
+# being written, merged, mutated, fetched or removed, and detached ones.
+_NOT_PARTS = ("tmp", "delete_tmp", "detached", "moving")
+
+_LOCATE_SQL = """
+SELECT data_paths, metadata_path FROM system.tables WHERE database = currentDatabase() AND name = {t:String}
+"""
+_PARTS_SQL = """
+SELECT (SELECT toString(uuid) FROM system.tables WHERE database = currentDatabase() AND name = {t:String}),
+       arraySort(groupArray(name))
+FROM system.parts WHERE database = currentDatabase() AND table = {t:String} AND active
+"""
+
+
+class _Location(NamedTuple):
+    """Where a chDB table keeps its parts, and its metadata file (its definition, with its UUID)."""
+
+    data: str
+    metadata: str
+    definition: bytes
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
 
 
 class Warehouse:
@@ -52,6 +87,7 @@ class Warehouse:
         self._closed = False
         self._free = threading.Condition()
         self._helpers: ThreadPoolExecutor | None = None
+        self._locations: dict[str, _Location] = {}
 
     def rows(
         self,
@@ -80,6 +116,51 @@ class Warehouse:
         finally:
             then = later.result()  # also when ``first`` failed: no read outlives its request
         return now, then
+
+    def version(self, table: str) -> Hashable | None:
+        """A value that changes whenever the rows of ``table`` (in this handle's database) may have
+        changed (module docstring); None when it cannot be told (not a MergeTree table on disk).
+
+        Read it *before* reading the rows it labels: rows read afterwards are at least as new, so a
+        later equal version proves them current; a write committed in between makes it differ."""
+        if self._path is None:
+            ((uuid, parts),) = self.rows(_PARTS_SQL, {"t": table})
+            return (uuid, tuple(parts))
+        for _ in range(2):
+            where = self._locations.get(table) or self._locate(table)
+            if where is None:
+                return None
+            try:
+                # The metadata file is written by CREATE (with the table's UUID, which names its data
+                # directory) and ALTER: another definition means the table may now keep its parts
+                # elsewhere (a dropped table's directory lingers), so it is looked up again.
+                if _read(where.metadata) == where.definition:
+                    parts = frozenset(n for n in os.listdir(where.data) if not n.startswith(_NOT_PARTS))
+                    return where.data, where.definition, parts
+            except FileNotFoundError:  # dropped (and maybe created again)
+                pass
+            self._locations.pop(table, None)
+        return None
+
+    def _locate(self, table: str) -> _Location | None:
+        """``table``'s data directory and metadata file, from ``system.tables``; None when it has no
+        single data directory under the engine's ``store`` (a view, a missing table)."""
+        found = self.rows(_LOCATE_SQL, {"t": table})
+        if not found or len(found[0][0]) != 1 or "/store/" not in found[0][0][0]:
+            return None
+        data, metadata = str(found[0][0][0]), str(found[0][1])
+        root = data.rsplit("/store/", 1)[0]
+        try:
+            # The definition first, then the directory confirmed: a re-creation in between changes
+            # the definition again.
+            where = _Location(data, os.path.join(root, metadata), _read(os.path.join(root, metadata)))
+        except FileNotFoundError:
+            return None
+        again = self.rows(_LOCATE_SQL, {"t": table})
+        if not again or list(again[0][0]) != [data]:
+            return None
+        self._locations[table] = where
+        return where
 
     @contextmanager
     def reader(self) -> Iterator[Client]:

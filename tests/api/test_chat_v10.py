@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from clickhouse_connect.driver.client import Client
 from fastapi.testclient import TestClient
 
@@ -524,3 +525,42 @@ def test_room_from_recorded_roomstates(api, warehouse, load, fixture_lines) -> N
         [True, False, False, False, 0, 0],
         [True, True, True, True, 10, 5],
     ]
+
+
+@pytest.mark.parametrize("min_reload_s", [0.0, 3600.0])
+def test_moderation_stored_after_a_read_shows_on_the_next_read(
+    api, warehouse, load, monkeypatch, min_reload_s: float
+) -> None:
+    """The app keeps each channel's moderation timeline between requests (query.timelines): a
+    CLEARMSG, then a CLEARCHAT, stored after a page was read mark their messages on the very next
+    read, whether the kept timeline is read again at once (0 s) or the page reads its own (3600 s)."""
+    from streamscope.query import timelines
+
+    monkeypatch.setattr(timelines, "MIN_RELOAD_S", min_reload_s)
+    t = 1568505600000
+    ids = [f"00000000-0000-0000-0000-00000000000{i}" for i in range(1, 4)]
+    load(
+        warehouse,
+        [
+            f"@badges=;color=;display-name=U{i};emotes=;id={mid};room-id={XQCOW_ID};tmi-sent-ts={t + i};"
+            f"user-id={500 + i % 2} :u{i % 2}!u{i % 2}@u{i % 2}.tmi.twitch.tv PRIVMSG #xqcow :hello {i}"
+            for i, mid in enumerate(ids)
+        ],
+    )
+
+    def marks() -> list[tuple[bool, bool, bool]]:
+        r = api.get(f"/v1.0/{XQCOW_ID}/chat", params={"start": START, "end": END, "limit": 100})
+        assert r.status_code == 200, r.text
+        objs = [json.loads(i["message"]) for i in r.json()["messages"]]
+        assert [o["id"] for o in objs] == ids
+        return [(o["deleted"], o["timed_out"], o["banned"]) for o in objs]
+
+    assert marks() == [(False, False, False)] * 3
+    # (Twitch sends CLEARMSG with an empty room-id; the ingest fills it from the channel's other lines.)
+    tags = f"login=u1;room-id={XQCOW_ID};target-msg-id={ids[1]};tmi-sent-ts={t + 5}"
+    load(warehouse, [f"@{tags} :tmi.twitch.tv CLEARMSG #xqcow :x"])
+    assert marks() == [(False, False, False), (True, False, False), (False, False, False)]
+    # user 500 (messages 0 and 2) timed out in the millisecond of message 2: both are marked.
+    tags = f"ban-duration=1;room-id={XQCOW_ID};target-user-id=500;tmi-sent-ts={t + 2}"
+    load(warehouse, [f"@{tags} :tmi.twitch.tv CLEARCHAT #xqcow :u0"])
+    assert marks() == [(False, True, False), (True, False, False), (False, True, False)]
