@@ -16,11 +16,13 @@ COPY streamscope ./streamscope
 COPY app ./app
 COPY api ./api
 COPY capture ./capture
+COPY agent ./agent
 COPY query ./query
 COPY pipelines ./pipelines
 COPY sources ./sources
 COPY sinks ./sinks
-RUN pip wheel --wheel-dir /wheels .
+# The agent extra (openai, sqlglot): the API serves /v1/agent when a model is configured.
+RUN pip wheel --wheel-dir /wheels ".[agent]"
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -29,7 +31,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1
 # Install from the built wheels only (--no-index): the image holds exactly what was just resolved.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-index --find-links /wheels streamscope
+    pip install --no-index --find-links /wheels "streamscope[agent]"
 # A fixed non-root user. /var/lib/streamscope/{recovery,jobs} exist in the image and belong to that user,
 # so named volumes mounted there (Bytewax recovery snapshots, capture jobs) start out writable by it.
 RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin streamscope \
