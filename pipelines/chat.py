@@ -62,7 +62,10 @@ class ParseEnrich:
         return batch.key, rows
 
 
-def _seed_from(ctx: FlowContext) -> Callable[[], dict[str, int]]:
+def seed_from(ctx: FlowContext) -> Callable[[], dict[str, int]]:
+    """The :class:`ParseEnrich` seed of a dataflow: :func:`known_channels` read once, with a
+    warehouse client of its own (closed after), when the first batch arrives."""
+
     def seed() -> dict[str, int]:
         client = ctx.warehouse()
         try:
@@ -77,7 +80,7 @@ def graph(ctx: FlowContext) -> Dataflow:
     """The chat dataflow: ``twitch.irc.raw`` from ``ctx.transport`` into the chat tables."""
     flow = Dataflow("chat")
     raw = ctx.transport.inbound(flow, "raw_lines", topics.IRC_RAW)
-    rows = op.map("parse_enrich", raw, ParseEnrich(_seed_from(ctx)))
+    rows = op.map("parse_enrich", raw, ParseEnrich(seed_from(ctx)))
     op.output("warehouse", rows, ctx.chat_sink())
     return flow
 

@@ -4,9 +4,10 @@ A dataflow graph never knows which one is underneath. It asks the transport for 
 of a topic (:meth:`Transport.inbound`) and gets :class:`Received` batches either way; a source asks
 for a :class:`Publisher` of a topic. The two modes differ only here:
 
-* :class:`BusTransport`: one bounded in-process queue per topic (:class:`~streamscope.bus.InProcessBus`).
-  Nothing survives the process; :meth:`~Transport.stop` closes the topics, and the dataflows end
-  once they have drained them (a replay ends with every line stored).
+* :class:`BusTransport`: one bounded in-process queue per topic and reading dataflow
+  (:class:`~streamscope.bus.InProcessBus`; publishers fill every reader's queue). Nothing survives
+  the process; :meth:`~Transport.stop` closes the topics, and the dataflows end once they have
+  drained them (a replay ends with every line stored).
 * :class:`KafkaTransport`: a Kafka partition per input partition, positions in Bytewax's recovery
   store (``recoverable``), and a decode step that holds each topic's contract: a message that breaks
   it becomes a ``decode`` dead letter with the reason (and a copy, payload untouched, on the
@@ -31,14 +32,16 @@ from streamscope import topics
 from streamscope.bus import InProcessBus
 from streamscope.kafka import (
     WireMessage,
+    decode_audio,
     decode_event,
     decode_line,
+    encode_audio,
     encode_event,
     encode_line,
     ensure_topics,
     topic_name,
 )
-from streamscope.records import RawEvent, RawLine
+from streamscope.records import AudioChunk, RawEvent, RawLine
 from streamscope.settings import Settings
 from streamscope.sinks.kafka import DeadLetterTopic, KafkaPublisher
 from streamscope.sources.bus_input import BusInput
@@ -46,10 +49,10 @@ from streamscope.sources.kafka_input import KafkaBatch, KafkaInput
 from streamscope.topics import Topic
 from streamscope.twitch.irc.rows import DeadLetterRow
 
-R = TypeVar("R", RawLine, RawEvent)
+R = TypeVar("R", RawLine, RawEvent, AudioChunk)
 
 #: What a source hands to :meth:`Publisher.publish`.
-Record = RawLine | RawEvent
+Record = RawLine | RawEvent | AudioChunk
 
 
 @dataclass(slots=True)
@@ -104,11 +107,13 @@ class Batching:
 
 
 class _BusPublisher:
-    def __init__(self, bus: InProcessBus[Any], topic: str) -> None:
-        self._bus, self._topic = bus, topic
+    def __init__(self, bus: InProcessBus[Any], topic: str, queues: list[str]) -> None:
+        self._bus, self._topic, self._queues = bus, topic, queues
 
     def publish(self, records: Sequence[Any]) -> None:
-        self._bus.publish(self._topic, records)
+        # Every dataflow reading the topic has a queue of its own (a Kafka consumer each, in effect).
+        for queue in self._queues or (self._topic,):
+            self._bus.publish(queue, records)
 
     def close(self, timeout_s: float | None = None) -> int:
         return 0
@@ -124,17 +129,24 @@ class BusTransport:
         self.bus: InProcessBus[Any] = InProcessBus(capacity)
         self._batching = batching or Batching()
         self._topics: set[str] = set()
+        #: topic -> the queues of its readers (see :meth:`inbound`).
+        self._readers: dict[str, list[str]] = {}
 
     def inbound(self, flow: Dataflow, step_id: str, topic: Topic) -> Stream[Received[Any]]:
-        self._topics.add(topic.name)
+        # The first reader of a topic polls the topic's own queue; each further reader (the stats
+        # dataflow next to chat) gets a queue of its own that every publisher also fills.
+        queues = self._readers.setdefault(topic.name, [])
+        queue = topic.name if not queues else f"{topic.name}#{len(queues)}"
+        queues.append(queue)
+        self._topics.add(queue)
         b = self._batching
-        source = BusInput(self.bus, topic.name, batch_size=b.batch_size, tick_s=b.tick_s)
+        source = BusInput(self.bus, queue, batch_size=b.batch_size, tick_s=b.tick_s)
         batches = op.input(step_id, flow, source)
         name = topic.name
         return op.map(f"{step_id}_received", batches, lambda records: Received(name, records))
 
     def publisher(self, topic: Topic, source: str) -> Publisher:
-        return _BusPublisher(self.bus, topic.name)
+        return _BusPublisher(self.bus, topic.name, self._readers.setdefault(topic.name, []))
 
     def stop(self) -> None:
         for name in self._topics:
@@ -150,6 +162,8 @@ def _codec(topic: Topic) -> tuple[_Decoder, _Encoder]:
         return decode_line, encode_line
     if topic.name == topics.HELIX_STREAMS.name:
         return (lambda k, v, ts, h: decode_event(k, v, ts, h, "helix.streams")), encode_event
+    if topic.name == topics.AUDIO_CHUNKS.name:
+        return decode_audio, encode_audio
     return decode_event, encode_event
 
 

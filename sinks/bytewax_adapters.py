@@ -9,6 +9,9 @@ WarehouseWriter`, :class:`streamscope.sinks.streams.StreamsWriter`), built by a 
   epoch before it records the epoch's input positions: a committed epoch never has rows waiting in
   memory, and a crash re-reads at most the uncommitted epoch, whose re-inserted rows the tables'
   ReplacingMergeTree keys merge away.
+
+:class:`KeyRoutedSink` is that routing alone, for a sink whose parts are not batching writers (the
+stats sink inserts within ``write_batch``).
 """
 
 from __future__ import annotations
@@ -50,13 +53,11 @@ class _EpochPartition(_Writes[B], StatefulSinkPartition[B, None]):
         self._writer.flush()
 
 
-class EpochWriterSink(FixedPartitionedSink[B, None]):
-    """``partitions`` writers named ``{name}-{i}``, flushed at every epoch (see the module docstring)."""
+class KeyRoutedSink(FixedPartitionedSink[B, None]):
+    """``partitions`` parts named ``{name}-{i}``; an item ``(key, value)`` goes to the part a stable
+    hash of its key picks. Subclasses build the parts."""
 
-    def __init__(
-        self, make_writer: Callable[[], Writer[B]], *, partitions: int = 1, name: str = "writer"
-    ) -> None:
-        self._make = make_writer
+    def __init__(self, *, partitions: int, name: str) -> None:
         self._parts = [f"{name}-{i}" for i in range(max(1, partitions))]
 
     def list_parts(self) -> list[str]:
@@ -64,6 +65,16 @@ class EpochWriterSink(FixedPartitionedSink[B, None]):
 
     def part_fn(self, item_key: str) -> int:
         return zlib.crc32(item_key.encode())  # stable across processes, unlike hash()
+
+
+class EpochWriterSink(KeyRoutedSink[B]):
+    """``partitions`` writers named ``{name}-{i}``, flushed at every epoch (see the module docstring)."""
+
+    def __init__(
+        self, make_writer: Callable[[], Writer[B]], *, partitions: int = 1, name: str = "writer"
+    ) -> None:
+        super().__init__(partitions=partitions, name=name)
+        self._make = make_writer
 
     def build_part(self, step_id: str, for_part: str, resume_state: None) -> _EpochPartition[B]:
         return _EpochPartition(self._make())

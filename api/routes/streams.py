@@ -11,9 +11,11 @@ from pydantic import BaseModel, Field
 
 from streamscope.api.deps import WarehouseDep
 from streamscope.api.routes.channels import ChannelParam, CursorParam, EndParam, StartParam
+from streamscope.api.routes.stats import EmoteCount
 from streamscope.query import cursor as cursors
 from streamscope.query import streams as reader
 from streamscope.query.channels import resolve
+from streamscope.query.moments import session_detail
 from streamscope.query.params import time_range
 
 router = APIRouter(prefix="/v1/channels", tags=["streams"])
@@ -52,6 +54,29 @@ class StreamSession(BaseModel):
     messages: int = Field(description="Chat messages sent during the session (duplicates counted once).")
     unique_chatters: int = Field(description="Distinct users who sent those messages.")
     segments: list[Segment] = Field(description="Title/game segments in time order.")
+
+
+class MomentSummary(BaseModel):
+    id: str
+    start: int = Field(description="Unix epoch ms.")
+    end: int = Field(description="Unix epoch ms.")
+    peak: int = Field(description="Unix epoch ms.")
+    peak_rate: float = Field(description="Messages per minute at the peak.")
+    baseline_rate: float = Field(description="The channel's baseline before it, messages per minute.")
+    score: float
+    chatters: int
+    top_emotes: list[EmoteCount]
+    stream_id: str | None
+
+
+class StreamSessionDetail(StreamSession):
+    chat_rate: float = Field(
+        description="Chat messages per minute over the session (from the 1-minute stats windows)."
+    )
+    top_emotes: list[EmoteCount] = Field(description="The 10 most used emotes of the session.")
+    peak_moment: MomentSummary | None = Field(
+        description="The highest-scoring hype moment of the session (see /moments); null when none."
+    )
 
 
 class StreamsPage(BaseModel):
@@ -117,7 +142,7 @@ def channel_streams(
 
 @router.get(
     "/{channel}/streams/{stream_id}",
-    response_model=StreamSession,
+    response_model=StreamSessionDetail,
     summary="One stream session",
     responses={404: {"description": "Unknown channel or stream"}},
 )
@@ -126,6 +151,7 @@ def channel_stream(
     channel: ChannelParam,
     stream_id: Annotated[str, Path(max_length=64, description="Twitch's stream id.")],
 ) -> Response:
-    """One session of the channel with its viewers, chat activity and title/game segments."""
+    """One session of the channel with its viewers, chat activity (messages, chatters, chat rate,
+    top emotes, peak hype moment) and title/game segments."""
     found = resolve(warehouse, channel)
-    return _json(reader.session(warehouse, found.id, found.login, stream_id))
+    return _json(session_detail(warehouse, found.id, found.login, stream_id))
