@@ -1,21 +1,19 @@
-"""Grafana provisioning: the datasource file and every dashboard query, run on a real warehouse.
+"""Grafana provisioning and the generated dashboards: files, datasources, and every chat query run on
+a real warehouse.
 
 Each panel's SQL is expanded exactly the way Grafana and grafana-clickhouse-datasource (v4) expand it
-before ClickHouse sees it:
-
-1. the plugin's frontend ``$__conditionalAll(condition, $var)`` (``CHDatasource.applyConditionalAll``:
-   the condition becomes ``1=1`` when the variable is "All");
-2. Grafana's template variables (``${var:singlequote}`` = ``'a','b'``; a bare ``$var`` goes through the
-   plugin's ``format``: an array becomes ``'a','b'``);
-3. the plugin's backend macros (``pkg/macros/macros.go``, matched by sqlds): ``$__timeFilter(c)`` =
-   ``c >= toDateTime(FROM_S) AND c <= toDateTime(TO_S)``, ``$__timeInterval(c)`` =
-   ``toStartOfInterval(toDateTime(c), INTERVAL N second)``, ``$__interval_s``, ``$__fromTime``, ...
+before ClickHouse sees it (:mod:`tests.fixtures.grafana_sql`: ``$__conditionalAll``, template
+variables, the backend macros). The committed JSON in ``grafana/dashboards`` must be the generator's
+output (``streamscope grafana export``), byte for byte. Prometheus panels must name metrics (and
+labels) the streamscope processes really export, and compose's Prometheus must scrape every process
+that serves them.
 
 The warehouse is loaded with the real #xqcow recording plus the real twitch-irc-rs fixture lines (subs,
 gifts, a raid, moderation), through the chat dataflow's own ``ParseEnrich`` step and the
 ``WarehouseWriter``; the recording is delivered twice, as a crashed source would, and a few of its
-lines are cut short the way a dropped connection cuts them (dead letters). Every panel's rows are
-compared with an oracle that reads the raw lines with nothing but ``str`` methods.
+lines are cut short the way a dropped connection cuts them (dead letters). Every *Chat* panel's rows
+are compared with an oracle that reads the raw lines with nothing but ``str`` methods. The stats
+dashboards are checked against the stats reader in tests/app/test_grafana_panels.py.
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,137 +30,20 @@ import pytest
 import yaml
 from clickhouse_connect.driver.client import Client
 
+from streamscope.app.grafana.dashboards import dashboards, filename, render
 from streamscope.pipelines.chat import ParseEnrich
 from streamscope.pipelines.transport import Received
 from streamscope.records import RawLine
 from streamscope.sinks.clickhouse import WarehouseWriter
 from streamscope.sources.replay import read_lines
 from tests.data import FIXTURES, XQCOW
+from tests.fixtures.grafana_sql import ALL, GRAFANA, Query, expand
 
-GRAFANA = Path(__file__).resolve().parents[1] / "grafana"
 DATASOURCE_FILES = sorted((GRAFANA / "provisioning" / "datasources").glob("*.yaml"))
 DASHBOARD_FILES = sorted((GRAFANA / "dashboards").glob("*.json"))
 PLUGIN = "grafana-clickhouse-datasource"
-ALL = "$__all"
 TWITCH_IRC_RS = FIXTURES / "robotty__twitch-irc-rs.log"
-
-
-# --- expansion, as Grafana + the plugin do it ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Query:
-    """What Grafana sends with a panel query: the time range and the interval it picked."""
-
-    from_ms: int
-    to_ms: int
-    interval_ms: int
-
-
-def _macro_args(sql: str, open_paren: int) -> tuple[list[str], int]:
-    """Arguments of a macro call whose '(' is at ``open_paren`` (split on top-level commas)."""
-    depth, start, args = 0, open_paren + 1, []
-    for i in range(open_paren, len(sql)):
-        c = sql[i]
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                args.append(sql[start:i])
-                return args, i + 1
-        elif c == "," and depth == 1:
-            args.append(sql[start:i])
-            start = i + 1
-    raise AssertionError(f"unbalanced macro call in {sql!r}")
-
-
-def _conditional_all(sql: str, variables: dict[str, list[str] | str]) -> str:
-    macro = "$__conditionalAll("
-    at = sql.rfind(macro)
-    while at != -1:
-        args, end = _macro_args(sql, at + len(macro) - 1)
-        assert len(args) == 2, f"$__conditionalAll takes (condition, $variable): {sql[at:end]}"
-        m = re.search(r"(?<=\$\{)\w+(?=\})|(?<=\$)\w+", args[1].strip())
-        phrase = args[0]
-        if m and variables.get(m.group(0)) in ("", ALL):
-            phrase = "1=1"
-        sql = sql[:at] + phrase + sql[end:]
-        at = sql.rfind(macro)
-    return sql
-
-
-def _template(sql: str, variables: dict[str, list[str] | str], options: dict[str, list[str]]) -> str:
-    def values(name: str) -> list[str] | str:
-        v = variables[name]
-        return options[name] if v == ALL else v  # "All" without allValue = every option
-
-    def sub(m: re.Match[str]) -> str:
-        name, fmt = m.group("braced") or m.group("bare"), m.group("fmt")
-        if name not in variables:
-            return m.group(0)  # not a dashboard variable ($__ macros): left for the backend
-        v = values(name)
-        if fmt == "singlequote":
-            items = v if isinstance(v, list) else [v]
-            return ",".join("'" + x.replace("'", "\\'") + "'" for x in items)
-        assert fmt is None, f"format {fmt!r} is not emulated here"
-        return "'" + "','".join(v) + "'" if isinstance(v, list) else v  # the plugin's format()
-
-    return re.sub(r"\$\{(?P<braced>\w+)(?::(?P<fmt>\w+))?\}|\$(?P<bare>\w+)", sub, sql)
-
-
-def _backend_macros(sql: str, q: Query) -> str:
-    frm, to = q.from_ms // 1000, q.to_ms // 1000
-    interval_s = max(q.interval_ms // 1000, 1)
-
-    def day(ms: int) -> str:
-        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
-
-    def one(args: list[str]) -> str:
-        assert len(args) == 1, f"expected 1 argument, got {args}"
-        return args[0].strip()
-
-    macros: dict[str, Callable[[list[str]], str]] = {
-        "fromTime": lambda a: f"toDateTime({frm})",
-        "toTime": lambda a: f"toDateTime({to})",
-        "fromTime_ms": lambda a: f"fromUnixTimestamp64Milli({q.from_ms})",
-        "toTime_ms": lambda a: f"fromUnixTimestamp64Milli({q.to_ms})",
-        "timeFilter": lambda a: f"{one(a)} >= toDateTime({frm}) AND {one(a)} <= toDateTime({to})",
-        "timeFilter_ms": lambda a: (
-            f"{one(a)} >= fromUnixTimestamp64Milli({q.from_ms}) AND "
-            f"{one(a)} <= fromUnixTimestamp64Milli({q.to_ms})"
-        ),
-        "dateFilter": lambda a: (
-            f"{one(a)} >= toDate('{day(q.from_ms)}') AND {one(a)} <= toDate('{day(q.to_ms)}')"
-        ),
-        "timeInterval": lambda a: f"toStartOfInterval(toDateTime({one(a)}), INTERVAL {interval_s} second)",
-        "timeInterval_ms": lambda a: (
-            f"toStartOfInterval(toDateTime64({one(a)}, 3), INTERVAL {max(q.interval_ms, 1)} millisecond)"
-        ),
-        "interval_s": lambda a: str(interval_s),
-    }
-    out, pos = [], 0
-    for m in re.finditer(r"\$__(\w+)", sql):
-        if m.start() < pos:
-            continue
-        name = m.group(1)
-        assert name in macros, f"macro $__{name} is not one the plugin's backend expands"
-        end = m.end()
-        args: list[str] = []
-        if end < len(sql) and sql[end] == "(":
-            args, end = _macro_args(sql, end)
-        out.append(sql[pos : m.start()] + macros[name](args))
-        pos = end
-    return "".join(out) + sql[pos:]
-
-
-def expand(sql: str, q: Query, variables: dict[str, list[str] | str], options: dict[str, list[str]]) -> str:
-    """``sql`` as ClickHouse receives it from the plugin."""
-    sql = _conditional_all(sql, variables)
-    sql = _template(sql, variables, options)
-    sql = _backend_macros(sql, q)
-    assert "$" not in sql, f"unexpanded variable left in {sql!r}"
-    return sql
+ROOT = GRAFANA.parent
 
 
 # --- the dashboards -----------------------------------------------------------------------------
@@ -212,19 +92,29 @@ def test_the_datasource_file_has_the_keys_the_plugin_reads() -> None:
 
 
 @pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)
-def test_every_panel_queries_the_provisioned_datasource_in_sql(path: Path) -> None:
+def test_every_panel_queries_a_provisioned_datasource(path: Path) -> None:
+    """ClickHouse targets are raw SQL on the provisioned ClickHouse uid; Prometheus targets name the
+    dashboard's ``prometheus`` datasource variable, which the provisioned Prometheus satisfies."""
     uids = {ds["uid"]: ds["type"] for ds in _datasources()}
     dash = _dashboard(path)
     assert dash["uid"] and dash["title"]
     panels = _panels(dash["panels"])
     assert panels
-    for var in dash.get("templating", {}).get("list", []):
+    variables = {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
+    assert "channel" in variables, "every dashboard has a channel variable"
+    for var in variables.values():
         if var["type"] == "query":
             assert uids.get(var["datasource"]["uid"]) == var["datasource"]["type"] == PLUGIN, var["name"]
     for p in panels:
         assert p.get("targets"), p["title"]
         for t in p["targets"]:
             ref = t.get("datasource") or p["datasource"]
+            if ref["type"] == "prometheus":
+                var = variables[ref["uid"].strip("${}")]
+                assert var["type"] == "datasource" and var["query"] == "prometheus", p["title"]
+                assert "prometheus" in uids.values(), "no Prometheus datasource is provisioned"
+                assert t["expr"].strip(), p["title"]
+                continue
             assert uids.get(ref["uid"]) == ref["type"] == PLUGIN, p["title"]
             assert t["editorType"] == "sql" and t["rawSql"].strip(), p["title"]
             # A time series panel needs the plugin to return a time series frame (format 0 in sqlutil).
@@ -232,6 +122,92 @@ def test_every_panel_queries_the_provisioned_datasource_in_sql(path: Path) -> No
             assert (t["queryType"], t["format"]) == (("timeseries", 0) if series else ("table", 1)), p[
                 "title"
             ]
+    for a in dash["annotations"]["list"]:
+        assert uids.get(a["datasource"]["uid"]) == PLUGIN and a["target"]["rawSql"].strip(), a["name"]
+
+
+def test_the_committed_dashboards_are_the_generators_output() -> None:
+    """``streamscope grafana export grafana/dashboards`` must have been run after every change."""
+    generated = {filename(d): render(d) for d in dashboards()}
+    assert sorted(generated) == [p.name for p in DASHBOARD_FILES]
+    for name, text in generated.items():
+        assert (GRAFANA / "dashboards" / name).read_text(encoding="utf-8") == text, name
+    assert len({d["uid"] for d in dashboards()}) == len(generated)
+
+
+def _exported_metrics() -> dict[str, set[str]]:
+    """Sample name -> label names, for every metric the streamscope processes export."""
+    import prometheus_client.metrics as pm
+
+    import streamscope.api.metrics as api_metrics
+    import streamscope.metrics as core_metrics
+
+    out: dict[str, set[str]] = {}
+    for module in (core_metrics, api_metrics):
+        for m in vars(module).values():
+            if not isinstance(m, pm.MetricWrapperBase):
+                continue
+            labels = set(m._labelnames)
+            if m._type == "counter":
+                out[m._name + "_total"] = labels
+            elif m._type == "histogram":
+                out[m._name + "_bucket"] = labels | {"le"}
+                out[m._name + "_sum"] = out[m._name + "_count"] = labels
+            else:
+                out[m._name] = labels
+    return out
+
+
+PROMQL_WORDS = {"sum", "rate", "histogram_quantile", "by", "without", "avg", "max", "min", "irate"}
+
+
+def test_prometheus_panels_name_metrics_and_labels_the_processes_export() -> None:
+    exported = _exported_metrics()
+    assert {"ingested_lines_total", "kafka_consumer_lag", "http_request_duration_seconds_bucket"} <= set(
+        exported
+    )
+    checked = 0
+    for path in DASHBOARD_FILES:
+        for p in _panels(_dashboard(path)["panels"]):
+            for t in p["targets"]:
+                if "expr" not in t:
+                    continue
+                expr = t["expr"]
+                labels = set(re.findall(r"\b(\w+)\s*=~?", expr))  # {label="..."} matchers
+                for group in re.findall(r"\bby\s*\(([^)]*)\)", expr):
+                    labels |= {x.strip() for x in group.split(",")}
+                labels |= set(re.findall(r"\{\{(\w+)\}\}", t["legendFormat"]))
+                bare = re.sub(r"\{[^}]*\}|\[[^]]*\]|\bby\s*\([^)]*\)", " ", expr)
+                names = {w for w in re.findall(r"[a-z_][a-z0-9_]*", bare) if w not in PROMQL_WORDS}
+                assert names, (p["title"], expr)
+                for name in names:
+                    assert name in exported, f"{p['title']}: no process exports {name}"
+                    assert labels <= exported[name], (
+                        f"{p['title']}: {name} has no label {labels - exported[name]}"
+                    )
+                checked += 1
+    assert checked >= 8
+
+
+def test_compose_prometheus_scrapes_every_process_that_serves_metrics() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    (prom,) = [n for n, s in services.items() if str(s.get("image", "")).startswith("prom/prometheus:")]
+    mounts = dict(reversed(str(v).split(":")[:2]) for v in services[prom]["volumes"])
+    config = yaml.safe_load((ROOT / mounts["/etc/prometheus/prometheus.yml"]).read_text())
+    targets = {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+    expected = set()
+    for name, service in services.items():
+        cmd = [str(x) for x in service.get("command") or []]
+        if "--metrics-port" in cmd:
+            expected.add(f"{name}:{cmd[cmd.index('--metrics-port') + 1]}")
+        if cmd[:1] == ["serve"]:  # the API serves /metrics on its own port
+            expected.add(f"{name}:{cmd[cmd.index('--port') + 1]}")
+    assert expected and expected <= targets, f"not scraped: {expected - targets}"
+    assert targets <= expected, f"scraped but not served: {targets - expected}"
+    (ds,) = [d for d in _datasources() if d["type"] == "prometheus"]
+    assert ds["url"] == f"http://{prom}:9090"
+    assert "healthcheck" in services[prom]
 
 
 # --- a real warehouse, and the oracle -----------------------------------------------------------
@@ -414,18 +390,26 @@ def test_the_channel_variable_lists_the_archived_channels(loaded: Loaded) -> Non
 
 
 def test_every_dashboard_query_expands_and_runs(loaded: Loaded) -> None:
-    """Dashboards added later are at least checked to expand and run on the real schema."""
+    """Every SQL target and annotation of every dashboard expands and runs on the real schema (the
+    *Chat* ones also return rows here; the stats dashboards' values are checked against the stats
+    reader in tests/app/test_grafana_panels.py)."""
     for path in DASHBOARD_FILES:
         dash = _dashboard(path)
         variables: dict[str, list[str] | str] = {}
         options: dict[str, list[str]] = {}
         for var in dash.get("templating", {}).get("list", []):
             if var["type"] == "query":
-                options[var["name"]] = [str(r[0]) for r in loaded.client.query(var["query"]).result_rows]
-                variables[var["name"]] = ALL
-        for p in _panels(dash["panels"]):
-            for t in p["targets"]:
-                sql = expand(t["rawSql"], XQCOW_WINDOW, variables, options)
-                result = loaded.client.query(sql)
-                assert result.column_names, (path.name, p["title"])
-                assert result.result_rows, (path.name, p["title"], "no rows on the #xqcow recording")
+                sql = expand(var["query"], XQCOW_WINDOW, variables, options)  # may use earlier variables
+                options[var["name"]] = [str(r[0]) for r in loaded.client.query(sql).result_rows]
+                first = options[var["name"]][0] if options[var["name"]] else ""
+                variables[var["name"]] = ALL if var["includeAll"] else first
+        targets = [(p["title"], t) for p in _panels(dash["panels"]) for t in p["targets"]]
+        targets += [(a["name"], a["target"]) for a in dash["annotations"]["list"]]
+        for title, t in targets:
+            if "rawSql" not in t:
+                continue  # PromQL: checked against the exported metrics above
+            sql = expand(t["rawSql"], XQCOW_WINDOW, variables, options)
+            assert loaded.client.query(f"DESCRIBE ({sql})").result_rows, (path.name, title)
+            result = loaded.client.query(sql)
+            if path == CHAT:
+                assert result.result_rows, (path.name, title, "no rows on the #xqcow recording")
