@@ -36,6 +36,7 @@ from clickhouse_connect.driver.client import Client
 
 from streamscope.query.archive_events import EVENT_PAGE, USERNOTICES, VISIBLE, EventWindow, event_window
 from streamscope.query.archive_query import ArchiveQuery
+from streamscope.query.archive_transcript import TRANSCRIPT_FORMATS, transcript_messages
 from streamscope.query.moderation import Moderation, channel_moderation
 from streamscope.query.stored import MESSAGE_SELECT
 from streamscope.sinks.files import MessageWriter, open_writer
@@ -100,6 +101,7 @@ class ArchiveExport:
         on_block: Callable[[int, int], None] | None = None,
         events: bool = True,
         event_page_rows: int = EVENT_PAGE,
+        transcript: bool = False,
     ) -> None:
         self.client = client
         self.query = query
@@ -108,6 +110,8 @@ class ArchiveExport:
         self.on_block = on_block
         self.include_events = events
         self.event_page_rows = event_page_rows
+        #: Interleave transcript lines (txt, jsonl only: :mod:`streamscope.query.archive_transcript`).
+        self.include_transcript = transcript and fmt in TRANSCRIPT_FORMATS
         self.messages = 0
         self.events = 0
         self.rows = 0
@@ -139,6 +143,9 @@ class ArchiveExport:
                 else EventWindow([], None)
             )
             bounded = window if page.end_ms is None else replace(window, end_ms=page.end_ms)
+            if self.include_transcript:
+                spoken = transcript_messages(self.client, q, bounded.start_ms, bounded.end_ms)
+                page = EventWindow(sorted(page.events + spoken, key=lambda m: m.timestamp), page.end_ms)
             yield from self._window(bounded, page.events, writer, sink, moderation)
             if page.end_ms is None:
                 break

@@ -57,6 +57,9 @@ class FlushReport:
     #: Written by the streams writer: viewer samples and stream-session rows.
     samples: int = 0
     sessions: int = 0
+    #: Written by the transcripts writer: transcript segments and gap rows.
+    segments: int = 0
+    gaps: int = 0
 
     def add(self, other: FlushReport) -> None:
         """Accumulate ``other`` into these totals."""
@@ -67,6 +70,8 @@ class FlushReport:
         self.lines += other.lines
         self.samples += other.samples
         self.sessions += other.sessions
+        self.segments += other.segments
+        self.gaps += other.gaps
 
 
 @dataclass(slots=True)

@@ -8,27 +8,23 @@ Contract of :class:`StreamsWriter`:
 * Connection failures are retried with capped backoff, never dropping rows; ``on_flush(samples,
   sessions)`` reports what each flush stored.
 * A table's INSERT the warehouse (or the client, while encoding) refuses as data is split in halves
-  until the refused rows are isolated (:func:`streamscope.sinks.isolate.insert_isolating`, as for chat);
-  those rows go to ``dead_letters`` (stage ``insert``, the error as reason, the row as JSON) and every
-  other row is stored. Rows leave the buffer only once stored or dead-lettered.
+  until the refused rows are isolated (:class:`streamscope.sinks.isolate.DeadLetteringInserts`, as for
+  chat); those rows go to ``dead_letters`` (stage ``insert``, the error as reason, the row as JSON) and
+  every other row is stored. Rows leave the buffer only once stored or dead-lettered.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NamedTuple
 
 from clickhouse_connect.driver.client import Client
 
-from streamscope import metrics
 from streamscope.sinks.bytewax_adapters import EpochWriterSink
-from streamscope.sinks.isolate import insert_rows, retry_unreachable
+from streamscope.sinks.isolate import DeadLetteringInserts
 from streamscope.timeutil import MAX_MS
-from streamscope.twitch.irc.rows import DEAD_LETTER_COLUMNS
 from streamscope.warehouse.rows import (
     CHANNEL_COLUMNS,
     SAMPLE_COLUMNS,
@@ -38,8 +34,6 @@ from streamscope.warehouse.rows import (
     ViewerSampleRow,
 )
 
-log = logging.getLogger(__name__)
-
 
 @dataclass(slots=True)
 class StreamsBatch:
@@ -48,6 +42,40 @@ class StreamsBatch:
     samples: list[ViewerSampleRow] = field(default_factory=list)
     sessions: list[StreamRow] = field(default_factory=list)
     channels: dict[int, str] = field(default_factory=dict)
+
+
+class SessionSpan(NamedTuple):
+    """A stored stream session's bounds, epoch ms; ``end`` is :data:`~streamscope.timeutil.MAX_MS`
+    while it is live."""
+
+    stream_id: str
+    start: int
+    end: int
+
+    def covers(self, at_ms: int) -> bool:
+        """``start <= at_ms < end``: the channel was live in this session at ``at_ms``."""
+        return self.start <= at_ms < self.end
+
+
+def sessions_between(client: Client, channel_id: int, lo_ms: int, hi_ms: int) -> list[SessionSpan]:
+    """The channel's stored sessions live at some time of ``[lo_ms, hi_ms]``, newest start first
+    (so the first that :meth:`~SessionSpan.covers` a time is the session of that time, also where
+    stored sessions overlap)."""
+    rows = client.query(
+        "SELECT stream_id, toUnixTimestamp64Milli(started_at),"
+        " ifNull(toUnixTimestamp64Milli(ended_at), {live:Int64}) FROM streams FINAL"
+        " WHERE channel_id = {cid:UInt64}"
+        " AND started_at <= fromUnixTimestamp64Milli({hi:Int64}, 'UTC')"
+        " AND (ended_at IS NULL OR ended_at > fromUnixTimestamp64Milli({lo:Int64}, 'UTC'))"
+        " ORDER BY started_at DESC",
+        parameters={"cid": channel_id, "lo": lo_ms, "hi": hi_ms, "live": MAX_MS},
+    ).result_rows
+    return [SessionSpan(str(s), int(a), int(b)) for s, a, b in rows]
+
+
+def session_at(sessions: Sequence[SessionSpan], at_ms: int) -> str:
+    """The stream id of the session of ``sessions`` (newest start first) live at ``at_ms``, or ''."""
+    return next((s.stream_id for s in sessions if s.covers(at_ms)), "")
 
 
 class StreamsWriter:
@@ -96,18 +124,11 @@ class StreamsWriter:
         channels = [
             ChannelRow(cid, login, first, last) for cid, (login, first, last) in self._channels.items()
         ]
-        rejected: list[tuple[Any, ...]] = []
-        stored = self._insert("viewer_samples", SAMPLE_COLUMNS, samples, rejected)
-        stored_sessions = self._insert("streams", STREAM_COLUMNS, sessions, rejected)
-        self._insert("channels", CHANNEL_COLUMNS, channels, rejected)
-        if rejected:
-            log.warning(
-                "%d row(s) refused by the warehouse, dead-lettered: %s", len(rejected), rejected[0][4]
-            )
-            self._retrying(
-                lambda: self._client.insert("dead_letters", rejected, column_names=DEAD_LETTER_COLUMNS)
-            )
-            metrics.DEAD_LETTERS.labels(stage="insert").inc(len(rejected))
+        inserts = DeadLetteringInserts(self._client, self._max_backoff)
+        stored = inserts.insert("viewer_samples", SAMPLE_COLUMNS, samples)
+        stored_sessions = inserts.insert("streams", STREAM_COLUMNS, sessions)
+        inserts.insert("channels", CHANNEL_COLUMNS, channels)
+        inserts.store_dead_letters()
         # Emptied only now: rows are never lost to a failure in the middle of a flush (a repeated
         # INSERT of the same rows is merged away by the tables' keys).
         self._samples, self._sessions, self._channels, self._oldest = [], {}, {}, None
@@ -115,52 +136,8 @@ class StreamsWriter:
             self._on_flush(stored, stored_sessions)
         return stored, stored_sessions
 
-    def _insert(
-        self,
-        table: str,
-        columns: Sequence[str],
-        rows: Sequence[tuple[Any, ...]],
-        rejected: list[tuple[Any, ...]],
-    ) -> int:
-        return insert_rows(
-            self._client, table, columns, list(rows),
-            lambda row, exc: rejected.append(refused_row(table, columns, row, exc)), self._max_backoff,
-        )  # fmt: skip
-
-    def _retrying(self, insert: Callable[[], object]) -> None:
-        retry_unreachable(insert, self._max_backoff)
-
     def close(self) -> None:
         self.flush()
-
-
-def refused_row(table: str, columns: Sequence[str], row: tuple[Any, ...], exc: Exception) -> tuple[Any, ...]:
-    """The ``dead_letters`` row of a row ``table`` refused: stage ``insert``, the error's first line as
-    reason, the row as JSON.
-
-    Its time is the row's own observation time (``sampled_at``, else ``last_sample_at``,
-    ``last_seen`` or ``started_at``)
-    when that is a valid timestamp, so that a row refused again after a crash and a re-delivery gives
-    the same dead letter, which ``dead_letters`` stores once. Only a row whose times are themselves
-    invalid (what may have been refused) is dead-lettered at the current time."""
-    values = dict(zip(columns, row, strict=False))
-    channel = values.get("channel", values.get("login", ""))
-    return (
-        _observed_at(values),
-        str(values.get("source", "")),
-        channel if isinstance(channel, str) else repr(channel),
-        "insert",
-        f"insert into {table} failed: {(str(exc).splitlines() or [type(exc).__name__])[0][:500]}",
-        json.dumps(values, default=repr),  # json, not orjson: ints beyond 64 bits are kept as written
-    )
-
-
-def _observed_at(values: dict[str, Any]) -> int:
-    for name in ("sampled_at", "last_sample_at", "last_seen", "started_at"):
-        at = values.get(name)
-        if isinstance(at, int) and not isinstance(at, bool) and 0 <= at < MAX_MS:
-            return at
-    return int(time.time() * 1000)
 
 
 def _writers(

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streamscope.records import RawEvent, RawLine
+from streamscope.records import (
+    AUDIO_BYTES_PER_MS,
+    AUDIO_MAX_CHUNK_MS,
+    AUDIO_SAMPLE_RATE,
+    AudioChunk,
+    RawEvent,
+    RawLine,
+)
 from streamscope.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -179,3 +186,47 @@ def decode_event(
     channel, payload = _key_and_value(key, value, "a JSON payload", "the broadcaster login")
     kind = header(headers, "subscription-type", kind)
     return RawEvent(channel, kind, payload, timestamp, header(headers, "source", "kafka"))
+
+
+def encode_audio(record: AudioChunk) -> WireMessage:
+    """An audio chunk as a message of :data:`streamscope.topics.AUDIO_CHUNKS` (PCM value, times in
+    headers)."""
+    return WireMessage(
+        record.channel.encode(),
+        record.pcm,
+        record.received_at or record.started_at,
+        [
+            ("source", record.source.encode()),
+            ("started-at", str(record.started_at).encode()),
+            ("sample-rate", str(AUDIO_SAMPLE_RATE).encode()),
+            ("live", b"1" if record.live else b"0"),
+        ],
+    )
+
+
+def decode_audio(
+    key: bytes | None, value: bytes | None, timestamp: int, headers: AnyHeaders | None
+) -> AudioChunk:
+    """The :class:`AudioChunk` a message of :data:`streamscope.topics.AUDIO_CHUNKS` carries.
+
+    Raises ``ValueError`` with the reason when the message breaks the contract (no value, odd
+    length, longer than 10 s, another sample rate, no ``started-at``)."""
+    if value is None:
+        raise ValueError("message has no value (a tombstone); expected 16 kHz mono s16le PCM")
+    if len(value) % 2:
+        raise ValueError(f"value has {len(value)} bytes; s16le PCM has an even number")
+    if len(value) > AUDIO_MAX_CHUNK_MS * AUDIO_BYTES_PER_MS:
+        raise ValueError(f"value holds more than {AUDIO_MAX_CHUNK_MS // 1000} s of audio")
+    rate = header(headers, "sample-rate", str(AUDIO_SAMPLE_RATE))
+    if rate != str(AUDIO_SAMPLE_RATE):
+        raise ValueError(f"sample-rate header is {rate[:20]!r}; expected {AUDIO_SAMPLE_RATE}")
+    started = header(headers, "started-at")
+    if not (started.isascii() and started.isdigit()):
+        raise ValueError("started-at header missing or not epoch ms")
+    try:
+        channel = (key or b"").decode()
+    except UnicodeDecodeError:
+        raise ValueError("key is not UTF-8; expected the channel login") from None
+    live = header(headers, "live", "1") != "0"
+    source = header(headers, "source", "kafka")
+    return AudioChunk(channel, int(started), bytes(value), source, live, timestamp)

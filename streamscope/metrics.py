@@ -97,6 +97,55 @@ DEAD_LETTERS = Counter(
 )
 
 
+# Stream audio and transcription (issue 12).
+AUDIO_SECONDS = Counter(
+    "audio_captured_seconds",
+    "Seconds of audio an audio source decoded and published, by source (hls, twitch, file).",
+    ["source"],
+    registry=REGISTRY,
+)
+AUDIO_SEGMENTS_SKIPPED = Counter(
+    "audio_segments_skipped",
+    "Media segments an audio source could not fetch or decode and skipped, by source.",
+    ["source"],
+    registry=REGISTRY,
+)
+AUDIO_RECONNECTS = Counter(
+    "audio_reconnects",
+    "Times an audio source reconnected after its stream stalled or failed, by source.",
+    ["source"],
+    registry=REGISTRY,
+)
+TRANSCRIBED_SECONDS = Counter(
+    "transcribed_audio_seconds",
+    "Seconds of audio run through the speech model.",
+    registry=REGISTRY,
+)
+TRANSCRIBE_SECONDS = Counter(
+    "transcribe_compute_seconds",
+    "Wall-clock seconds the speech model spent (transcribed_audio_seconds / this = real-time factor).",
+    registry=REGISTRY,
+)
+TRANSCRIPT_SEGMENTS = Counter(
+    "transcript_segments",
+    "Transcript segments emitted by the transcripts dataflow.",
+    registry=REGISTRY,
+)
+TRANSCRIPT_GAP_SECONDS = Counter(
+    "transcript_gap_seconds",
+    "Seconds of audio recorded as not transcribed (transcript_gaps), by reason: behind (the model "
+    "fell more than STREAMSCOPE_WHISPER_MAX_LAG_S behind live), missing (the source had no audio "
+    "for a span, e.g. a broken segment or a stall), restart (audio lost across a restart).",
+    ["reason"],
+    registry=REGISTRY,
+)
+TRANSCRIBE_LAG = Gauge(
+    "transcribe_lag_seconds",
+    "How far behind real time the newest live audio handed to the transcriber was.",
+    registry=REGISTRY,
+)
+
+
 def serve_metrics(port: int, host: str = "0.0.0.0") -> None:
     """Serve :data:`REGISTRY` at ``http://host:port/metrics`` from a daemon thread."""
     start_http_server(port, addr=host, registry=REGISTRY)

@@ -41,3 +41,40 @@ class RawEvent:
     payload: str
     received_at: int
     source: str
+
+
+#: Sample rate of every :class:`AudioChunk` (Whisper's input rate).
+AUDIO_SAMPLE_RATE = 16_000
+#: Bytes per millisecond of :class:`AudioChunk` PCM (16 kHz mono s16le).
+AUDIO_BYTES_PER_MS = AUDIO_SAMPLE_RATE * 2 // 1000
+#: The longest chunk a source publishes: 10 s of PCM is 320,000 bytes, well under Kafka's 1 MB
+#: default ``message.max.bytes``.
+AUDIO_MAX_CHUNK_MS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class AudioChunk:
+    """A run of stream audio as captured, decoded: 16 kHz mono signed 16-bit little-endian PCM.
+
+    ``started_at`` is the absolute time of the first sample (Unix epoch ms: from HLS
+    ``EXT-X-PROGRAM-DATE-TIME`` when the playlist has it, else the receive time; for a file, the time
+    it is said to start at). ``pcm`` holds at most :data:`AUDIO_MAX_CHUNK_MS` of audio, an even
+    number of bytes. ``live`` says the audio is happening now (a live stream), so a transcriber that
+    falls too far behind may skip it and record a gap; a file's chunks (``live=False``) are waited
+    for, never skipped. ``received_at`` is when the source produced the chunk (epoch ms).
+    """
+
+    channel: str
+    started_at: int
+    pcm: bytes
+    source: str
+    live: bool = True
+    received_at: int = 0
+
+    @property
+    def duration_ms(self) -> int:
+        return len(self.pcm) // AUDIO_BYTES_PER_MS
+
+    @property
+    def ended_at(self) -> int:
+        return self.started_at + self.duration_ms

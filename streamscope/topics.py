@@ -61,8 +61,14 @@ HELIX_STREAMS = Topic(
 AUDIO_CHUNKS = Topic(
     name="twitch.audio.chunks",
     key="channel login",
-    value="one chunk of stream audio (16 kHz mono s16le PCM)",
-    headers=("source: audio", "started-at: ms of the chunk's first sample", "sample-rate: 16000"),
+    value="one chunk of stream audio: 16 kHz mono signed 16-bit little-endian PCM, no header, an even "
+    "number of bytes, at most 10 s (320,000 bytes, well under Kafka's 1 MB message limit)",
+    headers=(
+        "source: the capture (hls, twitch, file)",
+        "started-at: Unix epoch ms of the chunk's first sample (absolute stream time), decimal",
+        "sample-rate: 16000",
+        "live: 1 for a live stream (a lagging transcriber may skip it, recording a gap), 0 for a file",
+    ),
     partitions=6,
     retention_ms=1 * DAY_MS,
 )

@@ -57,6 +57,16 @@ EventsParam = Annotated[
     ),
 ]
 
+TranscriptParam = Annotated[
+    bool,
+    Query(
+        description="txt and jsonl: interleave what the streamer said (transcript segments) with chat, "
+        "each a row of `message_type` `transcript` at its start time, author the channel "
+        "(txt: `[time] [voice] channel: text`). Ignored by the other formats and when `user` is "
+        "someone other than the channel.",
+    ),
+]
+
 
 def file_stamp(ms: int | None, default: str) -> str:
     """``20190915T000000Z`` for a filename, or ``default`` when the bound is open."""
@@ -119,9 +129,11 @@ class _SlotResponse(StreamingResponse):
             self._release()
 
 
-def _stream(warehouse: Warehouse, query: ArchiveQuery, fmt: str, events: bool) -> Iterator[bytes]:
+def _stream(
+    warehouse: Warehouse, query: ArchiveQuery, fmt: str, events: bool, transcript: bool = False
+) -> Iterator[bytes]:
     with warehouse.stream_client() as client:
-        yield from ArchiveExport(client, query, fmt, events=events).chunks()
+        yield from ArchiveExport(client, query, fmt, events=events, transcript=transcript).chunks()
 
 
 @router.get(
@@ -144,6 +156,7 @@ def export_channel(
     end: EndParam = None,
     user: UserParam = None,
     events: EventsParam = True,
+    transcript: TranscriptParam = False,
 ) -> StreamingResponse:
     """The channel's chat in one file, oldest first: chat messages (`message_type` `text_message`,
     with moderation marks `deleted`/`timed_out`/`banned`) and, unless `events=false`, its events as
@@ -161,7 +174,7 @@ def export_channel(
     query = archive_query(warehouse, channel, start, end, user)
     filename = export_filename(query.channel, format, query.start_ms, query.end_ms)
     return _SlotResponse(
-        _stream(warehouse, query, format, events),
+        _stream(warehouse, query, format, events, transcript),
         slots.take(),
         media_type=CONTENT_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},

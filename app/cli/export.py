@@ -53,6 +53,14 @@ def export_cmd(
             "deletions as rows of their own (irc: their raw lines), in time order with the messages.",
         ),
     ] = True,
+    transcript: Annotated[
+        bool,
+        typer.Option(
+            "--transcript",
+            help="txt and jsonl: interleave what the streamer said (transcript segments) with chat, "
+            "as rows of message_type transcript (txt: '[time] [voice] channel: text').",
+        ),
+    ] = False,
     clickhouse_url: ClickHouseUrl = None,
     database: Database = None,
 ) -> None:
@@ -74,6 +82,7 @@ def export_cmd(
             end,
             user,
             events,
+            transcript,
         )
     )
 
@@ -88,6 +97,7 @@ def _export(
     end: str | None,
     user: str | None,
     events: bool,
+    transcript: bool = False,
 ) -> None:
     if fmt not in FORMATS:
         raise CliError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -120,7 +130,7 @@ def _export(
             elapsed = bar.tasks[0].elapsed or 0.0
             bar.update(task, rows=rows, rate=rows / elapsed if elapsed else 0.0, mb=size / 1e6)
 
-        export = ArchiveExport(client, query, fmt, on_block=on_block, events=events)
+        export = ArchiveExport(client, query, fmt, on_block=on_block, events=events, transcript=transcript)
         try:
             _copy(export.chunks(), fp)
         except ClickHouseError as exc:

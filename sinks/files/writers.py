@@ -109,6 +109,8 @@ def txt_line(m: FileMessage) -> str:
     kind = m.message_type
     if kind == "text_message":
         return f"{stamp}{who}: {text}"
+    if kind == "transcript":  # what the streamer said (exports with transcript lines)
+        return f"{stamp}[voice] {who}: {text}"
     target = (m.target or {}).get("name") or ""
     if kind == "timeout":
         return f"{stamp}{target} was timed out for {m.duration_s}s"

@@ -147,3 +147,48 @@ class StreamRow(NamedTuple):
 
 
 STREAM_COLUMNS: tuple[str, ...] = StreamRow._fields
+
+
+#: One word of a transcript segment: (word, start ms, end ms, probability), absolute epoch ms.
+Word = tuple[str, int, int, float]
+
+
+class TranscriptSegmentRow(NamedTuple):
+    """A ``transcript_segments`` row: one stretch of speech (times absolute epoch ms).
+
+    ``segment_id`` is derived from (channel login, start) only (:func:`segment_id` in the
+    transcripts dataflow), so a segment transcribed twice — a restart, a re-read of Kafka — is
+    the same row under the table's key. ``channel_id`` is 0 while the login's id is unknown.
+    """
+
+    channel_id: int
+    channel: str
+    start: int
+    end: int
+    segment_id: str
+    text: str
+    words: list[Word]
+    avg_logprob: float
+    no_speech_prob: float
+    language: str
+    stream_id: str
+    source: str
+    model: str
+
+
+TRANSCRIPT_SEGMENT_COLUMNS: tuple[str, ...] = TranscriptSegmentRow._fields
+
+
+class TranscriptGapRow(NamedTuple):
+    """A ``transcript_gaps`` row: audio in ``[start, end)`` that was not transcribed, and why
+    (``behind``, ``missing``, ``restart``)."""
+
+    channel_id: int
+    channel: str
+    start: int
+    end: int
+    reason: str
+    source: str
+
+
+TRANSCRIPT_GAP_COLUMNS: tuple[str, ...] = TranscriptGapRow._fields
