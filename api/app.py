@@ -19,6 +19,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from streamscope.api import errors, metrics, openapi
@@ -117,7 +118,10 @@ def create_app(settings: Settings, client: Client | None = None) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
-        """The built-in web page: browse channels, messages (user and text search) and events."""
+        """The web app (api/static: plain ES modules, no build step), over the public API only."""
         return FileResponse(_INDEX, media_type="text/html; charset=utf-8")
+
+    # The web app's modules, stylesheet and vendored libraries (uPlot), served as files.
+    app.mount("/static", StaticFiles(directory=_INDEX.parent), name="static")
 
     return app

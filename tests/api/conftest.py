@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from streamscope.api import create_app
 from streamscope.records import RawLine
 from streamscope.settings import Settings
+from tests.api.web import browser  # noqa: F401 - the session's Chromium, for tests/api/test_web_*.py
 from tests.data import FIXTURES, XQCOW
 from tests.oracle import split_line, unescape
 
