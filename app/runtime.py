@@ -29,7 +29,7 @@ from clickhouse_connect.driver.client import Client
 
 from streamscope.api.app import create_app
 from streamscope.metrics import INGESTED_LINES
-from streamscope.pipelines import chat, streams
+from streamscope.pipelines import chat, stats, streams, transcripts
 from streamscope.pipelines.context import FlowContext
 from streamscope.pipelines.transport import (
     Batching,
@@ -50,7 +50,11 @@ log = logging.getLogger(__name__)
 DATAFLOWS: dict[str, Callable[[FlowContext], Dataflow]] = {
     "chat": chat.graph,
     "streams": streams.graph,
+    "stats": stats.graph,
+    "transcripts": transcripts.graph,
 }
+#: Dataflows started only when asked for: transcripts needs the ``speech`` extra and a model.
+ON_REQUEST: frozenset[str] = frozenset({"transcripts"})
 
 
 class DataflowThread:
@@ -172,9 +176,12 @@ class Runtime:
     def _recovery(self, name: str) -> RecoveryConfig | None:
         return recovery_config(self.settings, name) if self.transport.recoverable else None
 
-    def start_dataflows(self, names: Sequence[str] = tuple(DATAFLOWS)) -> Runtime:
-        """Run the named dataflows on threads of their own (with recovery on Kafka)."""
+    def start_dataflows(self, names: Sequence[str] | None = None) -> Runtime:
+        """Run the named dataflows on threads of their own (with recovery on Kafka); by default
+        every dataflow but those of :data:`ON_REQUEST` (``up --transcribe`` adds transcripts)."""
         s = self.settings
+        if names is None:
+            names = [n for n in DATAFLOWS if n not in ON_REQUEST]
         for name in names:
             flow = DATAFLOWS[name](self.context())
             recovery = self._recovery(name)
@@ -249,7 +256,10 @@ class Runtime:
             migrate(client)
         application = create_app(settings=s, client=client)
         server = uvicorn.Server(
-            uvicorn.Config(application, host=s.api_host, port=s.api_port, log_level="info")
+            # Live (SSE) streams never end by themselves: after 5 s of graceful shutdown they are cut.
+            uvicorn.Config(
+                application, host=s.api_host, port=s.api_port, log_level="info", timeout_graceful_shutdown=5
+            )
         )
         if before is not None:
             before()

@@ -18,9 +18,12 @@ from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 
+from streamscope.pipelines.transcriber import Chunking
 from streamscope.pipelines.transport import Transport
+from streamscope.pipelines.whisper import WhisperConfig
 from streamscope.settings import Settings
 from streamscope.sinks.clickhouse import ClickHouseEpochSink, FlushReport
+from streamscope.sinks.stats import StatsConfig
 from streamscope.sinks.streams import StreamsEpochSink
 from streamscope.warehouse import connect
 
@@ -44,6 +47,11 @@ class FlowContext:
     batch_rows: int = 5000
     flush_interval_s: float = 1.0
     on_flush: Callable[[FlushReport], None] = _ignore
+    #: How the stats dataflow computes and closes windows (Settings ``stats_*``).
+    stats: StatsConfig = StatsConfig()
+    #: The speech model and how the transcripts dataflow cuts audio (Settings ``whisper_*``).
+    whisper: WhisperConfig = WhisperConfig()
+    chunking: Chunking = Chunking()
 
     @classmethod
     def from_settings(
@@ -62,6 +70,9 @@ class FlowContext:
             batch_rows=settings.sink_batch_rows,
             flush_interval_s=settings.sink_flush_interval_s,
             on_flush=on_flush,
+            stats=StatsConfig.from_settings(settings),
+            whisper=WhisperConfig.from_settings(settings),
+            chunking=Chunking(max_lag_ms=round(settings.whisper_max_lag_s * 1000)),
         )
 
     def chat_sink(self) -> ClickHouseEpochSink:

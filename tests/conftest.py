@@ -16,7 +16,9 @@ from clickhouse_connect.driver.client import Client
 from streamscope.settings import get_settings
 from streamscope.warehouse import connect, migrate
 from tests.fixtures.eventsub_server import eventsub_server
+from tests.fixtures.grafana_server import grafana_server
 from tests.fixtures.helix_server import helix_server_factory
+from tests.fixtures.hls_server import hls_server_factory
 from tests.fixtures.kafka_broker import kafka_broker, topic_factory
 from tests.fixtures.stack import stack
 from tests.fixtures.twitch_cli import twitch_cli_binary, twitch_mock_api
@@ -25,7 +27,9 @@ from tests.fixtures.twitch_irc_server import twitch_irc_server, twitch_irc_serve
 
 __all__ = [
     "eventsub_server",
+    "grafana_server",
     "helix_server_factory",
+    "hls_server_factory",
     "kafka_broker",
     "stack",
     "topic_factory",

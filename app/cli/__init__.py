@@ -6,13 +6,17 @@ Importing a command module registers its commands on :data:`app`.
 from __future__ import annotations
 
 from streamscope.app.cli import (  # noqa: F401  (registers the commands)
+    agent,
     api_sources,
     capture,
     db,
     distributed,
     export,
+    grafana,
     ingest,
     pipelines,
+    stats,
+    transcribe,
 )
 from streamscope.app.cli.common import app
 

@@ -21,6 +21,7 @@ from rich.markup import escape
 from streamscope import __version__
 from streamscope.kafka import KafkaSetupError
 from streamscope.settings import Settings, get_settings
+from streamscope.sources.audio import MissingExtra
 from streamscope.warehouse import WarehouseError, connect, migrate
 
 app = typer.Typer(
@@ -138,7 +139,7 @@ def fail(message: str) -> NoReturn:
 def guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
-    except (CliError, WarehouseError, KafkaSetupError) as exc:
+    except (CliError, WarehouseError, KafkaSetupError, MissingExtra) as exc:
         fail(str(exc))
 
 

@@ -36,6 +36,7 @@ from streamscope.app.cli.common import (
     settings_from,
 )
 from streamscope.app.cli.helix import discovery_filters
+from streamscope.app.cli.speech import audio_captures, speech_guard, transcribe_dataflows
 from streamscope.app.runtime import Runtime
 from streamscope.settings import Settings
 from streamscope.sources.helix.discovery import DiscoveryFilters
@@ -50,7 +51,7 @@ def _replay_files(settings: Settings, files: list[Path], speed: float | None, la
     # A replay always goes through the in-process bus (`source replay` is the Kafka variant).
     runtime = Runtime.embedded(settings)
     runtime.prepare()
-    runtime.start_dataflows(["chat"])
+    runtime.start_dataflows(["chat", "stats"])
     publisher = runtime.publisher(topics.IRC_RAW, "replay")
     progress = ReplayProgress(total_bytes=sum(f.stat().st_size for f in files))
     started = time.monotonic()
@@ -156,15 +157,24 @@ def demo_cmd(
         guard(lambda: Runtime(settings).serve(before=lambda: _announce(settings)))
 
 
-def _up(settings: Settings, logins: list[str], filters: DiscoveryFilters | None, status_every: float) -> None:
+def _up(
+    settings: Settings,
+    logins: list[str],
+    filters: DiscoveryFilters | None,
+    status_every: float,
+    transcribe: bool = False,
+) -> None:
     if filters is not None and not has_helix_credentials(settings):
         raise CliError(
             "--discover needs STREAMSCOPE_TWITCH_CLIENT_ID/_CLIENT_SECRET (Helix lists live streams)"
         )
     runtime = Runtime(settings)
     runtime.prepare()
-    runtime.start_dataflows()
-    captures = CaptureLoop(live_captures(settings, logins, runtime.publisher, filters))
+    runtime.start_dataflows(transcribe_dataflows(runtime) if transcribe else None)
+    sources = live_captures(settings, logins, runtime.publisher, filters)
+    if transcribe:
+        sources += audio_captures(settings, logins, runtime.publisher)
+    captures = CaptureLoop(sources)
     _say_what_runs(settings, logins, filters)
     stopping = threading.Event()
 
@@ -178,6 +188,8 @@ def _up(settings: Settings, logins: list[str], filters: DiscoveryFilters | None,
                 "progress: %d messages and %d events stored, %d rejected, %d viewer samples and "
                 "%d session rows stored", c.messages, c.events, c.dead_letters, c.samples, c.sessions,
             )  # fmt: skip
+            if transcribe:
+                log.info("progress: %d transcript segments and %d gap rows stored", c.segments, c.gaps)
 
     def start() -> None:
         captures.start()
@@ -199,6 +211,8 @@ def _up(settings: Settings, logins: list[str], filters: DiscoveryFilters | None,
         out.print(f"stored {c.messages} messages and {c.events} events, rejected {c.dead_letters}")
         if counters.samples or counters.sessions:
             out.print(f"stored {counters.samples} viewer samples and {counters.sessions} stream session rows")
+        if transcribe:
+            out.print(f"stored {c.segments} transcript segments and {c.gaps} gap rows")
 
     runtime.serve(before=start, after=stop)
 
@@ -259,6 +273,15 @@ def up_cmd(
     max_channels: Annotated[
         int, typer.Option("--max-channels", min=1, help="Discovery: most channels followed.")
     ] = 100,
+    transcribe: Annotated[
+        bool,
+        typer.Option(
+            "--transcribe",
+            help="Also transcribe each --channel's live stream audio (faster-whisper; the speech extra): "
+            "audio from $STREAMSCOPE_TWITCH_AUDIO_URL (twitch.tv via streamlink), segments into "
+            "transcript_segments, served at /v1/channels/{channel}/transcript.",
+        ),
+    ] = False,
 ) -> None:
     """Capture live chat anonymously (IRC) into the warehouse and serve the API, in one process.
 
@@ -276,4 +299,4 @@ def up_cmd(
     if not logins and not discover and not settings.kafka_brokers:
         guard(lambda: (_ for _ in ()).throw(CliError("give at least one --channel NAME (or --discover)")))
     filters = guard(lambda: discovery_filters(discover, min_viewers, language, game, max_channels))
-    guard(lambda: _up(settings, logins, filters, status_every))
+    guard(lambda: speech_guard(lambda: _up(settings, logins, filters, status_every, transcribe)))
