@@ -8,7 +8,9 @@ snapshots it), an engine (:func:`streamscope.pipelines.whisper.engine`) and a cl
   ``join_tolerance_ms``) is appended; one that starts later closes the buffer (transcribed now) and
   the hole becomes a ``missing`` gap (up to ``max_missing_ms``: longer means the stream was off);
   audio before what was already transcribed (a re-read, a restart) is dropped.
-* Once ``min_window_ms`` is buffered, the buffer is cut in the middle of the last pause of at least
+* Once a window's worth is buffered (``min_window_ms`` live, growing with the lag when the model is
+  behind; ``max_window_ms - overlap_ms`` for files: :meth:`Transcriber._window_ms`), the buffer is
+  cut in the middle of the last pause of at least
   ``silence_ms`` (frame energy well below the window's speech) and the part before it transcribed;
   with no pause by ``max_window_ms``, that window is transcribed and only the segments ending before
   its last ``overlap_ms`` are kept: the next window starts where the last kept segment ended, so a
@@ -152,6 +154,7 @@ class Transcriber:
         st.channel = st.channel or chunk.channel
         st.source = chunk.source
         st.last_chunk_wall = self._clock()
+        lag = 0.0
         if chunk.live:
             lag = st.last_chunk_wall * 1000 - chunk.ended_at
             metrics.TRANSCRIBE_LAG.set(max(0.0, lag / 1000))
@@ -179,8 +182,19 @@ class Transcriber:
             if st.done_until is not None and start - st.done_until > self.c.join_tolerance_ms:
                 self._missing(st, st.done_until, start, out)
             st.start, st.pcm = start, bytearray(pcm)
-        self._windows(st, out)
+        self._windows(st, out, self._window_ms(chunk.live, lag))
         return out
+
+    def _window_ms(self, live: bool, lag_ms: float) -> int:
+        """How much audio to buffer before cutting a window. Whisper pads every call to 30 s, so a
+        longer window costs little more than a short one: live and keeping up, windows stay short
+        for a low delay; behind by ``lag_ms``, they grow with the lag (up to the longest window that
+        still leaves room for the overlap), so the model catches up; a file or recording has no
+        delay to keep low and always takes long windows."""
+        longest = self.c.max_window_ms - self.c.overlap_ms
+        if not live:
+            return longest
+        return int(min(max(self.c.min_window_ms, lag_ms), longest))
 
     def flush(self, st: ChannelAudio) -> Output:
         """Transcribe whatever is buffered (stream end, idle, shutdown)."""
@@ -240,11 +254,11 @@ class Transcriber:
 
     # -- windows -------------------------------------------------------------------------------
 
-    def _windows(self, st: ChannelAudio, out: Output) -> None:
+    def _windows(self, st: ChannelAudio, out: Output, window_ms: int) -> None:
         c = self.c
-        while st.start is not None and len(st.pcm) // AUDIO_BYTES_PER_MS >= c.min_window_ms:
+        while st.start is not None and len(st.pcm) // AUDIO_BYTES_PER_MS >= window_ms:
             samples = _floats(st.pcm)
-            cut = _pause(samples, c.silence_ms, c.min_window_ms // 3)
+            cut = _pause(samples, c.silence_ms, window_ms // 3)
             buffered = len(samples) * 1000 // 16000
             if cut is not None:
                 self._run(st, cut, out, keep_until=None)

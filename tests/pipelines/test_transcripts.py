@@ -6,6 +6,7 @@ behind records gap rows instead of dropping audio silently."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from clickhouse_connect.driver.client import Client
@@ -124,3 +125,43 @@ def test_a_model_that_falls_behind_records_gap_rows_and_catches_up() -> None:
     assert [(g.start, g.end, g.reason) for g in gaps] == [(late, late + duration, "behind")]
     assert all(s.start >= on_time for s in segments)
     assert wer(GOFORWARD_TEXT.read_text(), " ".join(s.text for s in segments)) <= 0.25
+
+
+def test_windows_are_long_for_files_short_live_and_grow_with_the_lag() -> None:
+    # The five LibriVox clips twice, as one 49 s stream with their own pauses, fed as 1 s chunks;
+    # the real model, wrapped to note the length of every window it is given.
+    pcm = np.concatenate([load_pcm(wav) for wav, _ in LIBRIVOX_CLIPS * 2]).tobytes()
+    reference = " ".join(txt.read_text().strip() for _, txt in LIBRIVOX_CLIPS * 2)
+    model = engine(WhisperConfig())
+    t0 = 1_700_000_000_000
+
+    def windows(live: bool, lag_ms: int) -> tuple[list[int], str]:
+        seen: list[int] = []
+
+        def noting(audio: np.ndarray) -> Any:
+            seen.append(len(audio) * 1000 // 16000)
+            return model(audio)
+
+        chunk_ms = 1000
+        duration = len(pcm) // 32
+        clock = [0.0]
+        transcriber = Transcriber(noting, Chunking(), clock=lambda: clock[0])
+        state = ChannelAudio("chan")
+        texts = []
+        for i in range(0, len(pcm), 32 * chunk_ms):
+            chunk = AudioChunk("chan", t0 + i // 32, pcm[i : i + 32 * chunk_ms], "test", live)
+            clock[0] = (chunk.ended_at + lag_ms) / 1000  # the chunk reaches the model lag_ms late
+            texts += [s.text for s in transcriber.feed(state, chunk).segments]
+        texts += [s.text for s in transcriber.flush(state).segments]
+        assert sum(seen) >= duration - 1000  # every second heard (a seam's overlap may repeat)
+        return seen[:-1], " ".join(texts)  # the last window is whatever the flush found
+
+    longest = Chunking().max_window_ms - Chunking().overlap_ms
+    files, file_text = windows(live=False, lag_ms=0)
+    live, live_text = windows(live=True, lag_ms=500)
+    behind, behind_text = windows(live=True, lag_ms=20_000)
+    assert files and all(w >= longest // 3 for w in files) and max(files) >= 20_000
+    assert live and max(live) < longest and len(live) > 2 * len(files)
+    assert behind and all(w >= 20_000 // 3 for w in behind) and len(behind) < len(live)
+    for text in (file_text, live_text, behind_text):
+        assert wer(reference, text) <= 0.2
