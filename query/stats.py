@@ -140,7 +140,8 @@ class SessionChat(NamedTuple):
 
 def session_chat(client: DB, channel_id: int, start_ms: int, end_ms: int) -> SessionChat:
     """Messages per minute over ``[start_ms, end_ms)`` (the 1-minute rows' messages over the span's
-    minutes) and the top emotes of those rows."""
+    minutes) and the top emotes of those rows (exact: from their summed ``emote_counts``). Used for
+    a stream session, and for the range of a ``/stats`` answer."""
     rows = rows_of(
         client,
         "SELECT sum(messages), sumMap(emote_counts) FROM chat_stats FINAL WHERE channel_id = {cid:UInt64} "

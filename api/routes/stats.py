@@ -56,6 +56,10 @@ class StatsSeries(BaseModel):
     )
     step: int = Field(description="Bucket width in seconds.")
     points: list[StatsPointModel] = Field(description="Buckets with chat, oldest first.")
+    top_emotes: list[EmoteCount] = Field(
+        description="The 10 most used emotes over the whole range (exact: counted over every emote, "
+        "not summed from the buckets' top 10), count descending then name."
+    )
 
 
 @router.get(
@@ -81,9 +85,15 @@ def channel_stats(
         reader.check_points(start_ms, end_ms, step_s)
     found = resolve(warehouse, channel)
     points = reader.stats_series(warehouse, found.id, start_ms, end_ms, step_s)
+    top: list[tuple[str, int]] = []
+    if points:
+        lo = points[0].at if start_ms is None else start_ms
+        hi = points[-1].at + step_s * 1000 if end_ms is None else end_ms
+        top = reader.session_chat(warehouse, found.id, lo, hi).top_emotes
     body = {
         "channel": {"id": str(found.id), "login": found.login},
         "step": step_s,
         "points": [p.as_json() for p in points],
+        "top_emotes": [{"name": n, "count": c} for n, c in top],
     }
     return Response(orjson.dumps(body), media_type="application/json")

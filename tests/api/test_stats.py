@@ -86,6 +86,14 @@ def test_every_step_aggregates_the_minutes_exactly(
     else:
         assert len({p["at"] // 86_400_000 for p in expected}) > 5  # several days
     assert body["points"] == expected
+    # The range's top emotes count every emote over the range, not the buckets' top 10s.
+    counts: dict[str, int] = {}
+    for (cid, at), w in stats_oracle.windows(lines, 60).items():
+        if cid == XQCOW_ID and (not fine or T0 <= at < T0 + 86_400_000):
+            for name, n in w["emote_counts"].items():
+                counts[name] = counts.get(name, 0) + n
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    assert top and body["top_emotes"] == [{"name": n, "count": c} for n, c in top]
     # Distinct chatters of a coarse bucket are not the sum of its minutes'.
     if seconds >= 300:
         minutes = expected_points(lines, 60)

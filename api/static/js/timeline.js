@@ -35,6 +35,7 @@ export async function loadTimeline(channel, start, end) {
     step, seconds, errors,
     viewers: viewers.error ? [] : viewers.points,
     stats: stats && !stats.error ? stats.points : null,
+    topEmotes: stats && !stats.error ? stats.top_emotes || [] : [],
     moments: moments && !moments.error ? moments : null,
     missing: { stats: stats === null, moments: moments === null },
   };
@@ -86,7 +87,7 @@ export function drawTimeline(box, tl, { onMoment, label, current }) {
   if (tl.moments && !tl.moments.length) momentsBox.append(h("p", { class: "muted" }, "No hype moments in this range."));
 }
 
-/** Totals over the stats points: subs, bits, raids and the top emotes (summed per bucket's top 10). */
+/** Totals over the stats points (subs, bits, raids) and the range's top emotes as /stats gives them. */
 export function drawSummary(box, tl) {
   if (!tl.stats) {
     fill(box, h("p", { class: "muted", id: "summary-missing" }, tl.missing.stats
@@ -94,9 +95,7 @@ export function drawSummary(box, tl) {
     return;
   }
   const sum = (k) => tl.stats.reduce((a, p) => a + (p[k] || 0), 0);
-  const emotes = new Map();
-  for (const p of tl.stats) for (const e of p.top_emotes || []) emotes.set(e.name, (emotes.get(e.name) || 0) + e.count);
-  const top = [...emotes].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10);
+  const top = tl.topEmotes.map((e) => [e.name, e.count]);
   fill(box,
     h("div", { class: "cards", id: "summary" },
       card("Messages", num(sum("messages")), "sum-messages"), card("Subs", num(sum("subs")), "sum-subs"),
