@@ -59,9 +59,12 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole session; each test opens its own context (see open_page)."""
+    """One headless Chromium per test module; each test opens its own context (see open_page).
+
+    Not per session: Playwright's sync API keeps an asyncio event loop running in the main thread
+    while it is open, so the asyncio tests of later modules (and every ``asyncio.run``) would fail."""
     executable = chromium_path()
     from playwright.sync_api import sync_playwright
 
