@@ -4,6 +4,7 @@ recording, with the scripted OpenAI-compatible server as the model."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +20,16 @@ from tests.fixtures.openai_server import Calls, OpenAIServer, Say, openai_server
 from tests.oracle import split_line
 
 Run = Callable[..., Result]
+
+
+@pytest.fixture(autouse=True)
+def _logger_levels() -> Iterator[None]:
+    """The CLI quiets the HTTP clients' loggers for the process; in-process runs restore them."""
+    names = ("httpx", "httpx2", "openai")
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture

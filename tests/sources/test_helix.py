@@ -237,6 +237,7 @@ async def test_client_secret_never_reaches_the_logs(
     clock = FakeClock()
     server = helix_server_factory(clock)
     caplog.set_level("DEBUG")
+    caplog.set_level("DEBUG", logger="httpx")  # whatever level an earlier test left it at
     async with client_for(server, clock) as client:
         await client.get("/streams", [])
     token_lines = [r.getMessage() for r in caplog.records if "/oauth2/token" in r.getMessage()]
