@@ -1,5 +1,5 @@
 """What the web app's browser tests share: Debian's Chromium through Playwright (one browser per
-session), an app served by a real uvicorn (one per module), pages that fail on console errors, an
+module), an app served by a real uvicorn (one per module), pages that fail on console errors, an
 axe-core check, and screenshots under ``test-output/screenshots``.
 
 Browsers are never downloaded (``playwright install`` is not used): without the ``playwright``
