@@ -28,6 +28,7 @@ from clickhouse_connect.driver.client import Client
 
 from streamscope import metrics
 from streamscope.sinks.bytewax_adapters import EpochWriterSink
+from streamscope.sinks.flush_due import FlushDue
 from streamscope.sinks.isolate import insert_rows, retry_unreachable
 from streamscope.twitch.irc.rows import (
     DEAD_LETTER_COLUMNS,
@@ -100,12 +101,10 @@ class WarehouseWriter:
         background: bool = False,
     ) -> None:
         self._client = client
-        self._batch_rows = batch_rows
-        self._interval = flush_interval_s
+        self._due = FlushDue(batch_rows, flush_interval_s)
         self._on_flush = on_flush
         self._max_backoff = max_backoff_s
         self._buf = _Buffer()
-        self._oldest: float | None = None
         # background=True: inserts run on one writer thread while the caller goes on parsing (the
         # engine does much of an insert outside the GIL). At most one buffer waits behind the one
         # being written, so memory stays bounded and a slow warehouse slows the dataflow down.
@@ -126,12 +125,7 @@ class WarehouseWriter:
         buf.dead_letters.extend(batch.dead_letters)
         buf.channels.update(batch.channels)
         buf.control += batch.control
-        now = time.monotonic()
-        if self._oldest is None and (buf.rows() or buf.control):
-            self._oldest = now
-        if buf.rows() >= self._batch_rows or (
-            self._oldest is not None and now - self._oldest >= self._interval
-        ):
+        if self._due.check(buf.rows(), bool(buf.rows() or buf.control)):
             self._submit()
 
     def flush(self) -> FlushReport:
@@ -146,7 +140,8 @@ class WarehouseWriter:
 
     def _submit(self) -> None:
         self._raise_failure()
-        buf, self._buf, self._oldest = self._buf, _Buffer(), None
+        buf, self._buf = self._buf, _Buffer()
+        self._due.reset()
         if not buf.rows() and not buf.control:
             return
         if self._queue is None:

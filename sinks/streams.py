@@ -23,6 +23,7 @@ from typing import NamedTuple
 from clickhouse_connect.driver.client import Client
 
 from streamscope.sinks.bytewax_adapters import EpochWriterSink
+from streamscope.sinks.flush_due import FlushDue
 from streamscope.sinks.isolate import DeadLetteringInserts
 from streamscope.timeutil import MAX_MS
 from streamscope.warehouse.rows import (
@@ -91,14 +92,12 @@ class StreamsWriter:
         max_backoff_s: float = 30.0,
     ) -> None:
         self._client = client
-        self._batch_rows = batch_rows
-        self._interval = flush_interval_s
+        self._due = FlushDue(batch_rows, flush_interval_s)
         self._on_flush = on_flush
         self._max_backoff = max_backoff_s
         self._samples: list[ViewerSampleRow] = []
         self._sessions: dict[tuple[int, str], StreamRow] = {}
         self._channels: dict[int, tuple[str, int, int]] = {}
-        self._oldest: float | None = None
 
     def add(self, batch: StreamsBatch) -> None:
         self._samples.extend(batch.samples)
@@ -111,11 +110,8 @@ class StreamsWriter:
         for cid, login in batch.channels.items():
             first = self._channels.get(cid, (login, seen_at, seen_at))[1]
             self._channels[cid] = (login, min(first, seen_at), seen_at)
-        now = time.monotonic()
         pending = len(self._samples) + len(self._sessions)
-        if self._oldest is None and (pending or self._channels):
-            self._oldest = now
-        if pending >= self._batch_rows or (self._oldest is not None and now - self._oldest >= self._interval):
+        if self._due.check(pending, bool(pending or self._channels)):
             self.flush()
 
     def flush(self) -> tuple[int, int]:
@@ -131,7 +127,8 @@ class StreamsWriter:
         inserts.store_dead_letters()
         # Emptied only now: rows are never lost to a failure in the middle of a flush (a repeated
         # INSERT of the same rows is merged away by the tables' keys).
-        self._samples, self._sessions, self._channels, self._oldest = [], {}, {}, None
+        self._samples, self._sessions, self._channels = [], {}, {}
+        self._due.reset()
         if self._on_flush is not None and (samples or sessions):
             self._on_flush(stored, stored_sessions)
         return stored, stored_sessions

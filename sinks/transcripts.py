@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from clickhouse_connect.driver.client import Client
 
 from streamscope.sinks.bytewax_adapters import EpochWriterSink
+from streamscope.sinks.flush_due import FlushDue
 from streamscope.sinks.isolate import DeadLetteringInserts
 from streamscope.sinks.streams import session_at, sessions_between
 from streamscope.warehouse.rows import (
@@ -53,32 +54,27 @@ class TranscriptWriter:
         id_retry_s: float = 30.0,
     ) -> None:
         self._client = client
-        self._batch_rows = batch_rows
-        self._interval = flush_interval_s
+        self._due = FlushDue(batch_rows, flush_interval_s)
         self._on_flush = on_flush
         self._max_backoff = max_backoff_s
         self._id_retry = id_retry_s
         self._segments: list[TranscriptSegmentRow] = []
         self._gaps: list[TranscriptGapRow] = []
-        self._oldest: float | None = None
         self._ids: dict[str, int] = {}
         self._asked: dict[str, float] = {}
 
     def add(self, batch: TranscriptBatch) -> None:
         self._segments.extend(batch.segments)
         self._gaps.extend(batch.gaps)
-        now = time.monotonic()
         pending = len(self._segments) + len(self._gaps)
-        if pending and self._oldest is None:
-            self._oldest = now
-        if pending >= self._batch_rows or (self._oldest is not None and now - self._oldest >= self._interval):
+        if self._due.check(pending, pending > 0):
             self.flush()
 
     def flush(self) -> tuple[int, int]:
         """Insert everything buffered; (segments, gaps) stored."""
         segments, gaps = self._segments, self._gaps
         if not segments and not gaps:
-            self._oldest = None
+            self._due.reset()
             return 0, 0
         ids = self._channel_ids({r.channel for r in segments} | {r.channel for r in gaps})
         segments = self._with_streams([r._replace(channel_id=ids.get(r.channel, 0)) for r in segments])
@@ -87,7 +83,8 @@ class TranscriptWriter:
         stored = inserts.insert("transcript_segments", TRANSCRIPT_SEGMENT_COLUMNS, segments)
         stored_gaps = inserts.insert("transcript_gaps", TRANSCRIPT_GAP_COLUMNS, gaps)
         inserts.store_dead_letters()
-        self._segments, self._gaps, self._oldest = [], [], None
+        self._segments, self._gaps = [], []
+        self._due.reset()
         if self._on_flush is not None:
             self._on_flush(stored, stored_gaps)
         return stored, stored_gaps
